@@ -1,0 +1,382 @@
+"""The Entra ID side: OpenID configuration, JWKS, the v2.0 token endpoint and access-token checks.
+
+Client authentication methods live in ``Identity.AUTHENTICATORS`` and grant types in
+``Identity.GRANTS`` so that managed identity or federated credentials can be added without
+touching the existing flows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from . import pki
+from .errors import AadError, unauthorized
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+# The Defender resources a client-credentials token can be asked for (reference §4).
+DEFENDER_RESOURCES = (
+    "https://api.securitycenter.microsoft.com",
+    "https://api.security.microsoft.com",
+    "https://securitycenter.onmicrosoft.com/windowsatpservice",
+    "https://api-gcc.securitycenter.microsoft.us",
+    "https://api-gov.securitycenter.microsoft.us",
+    "https://securitycenter.onmicrosoft.us/windowsatpservice",
+)
+# Other resources Entra would also issue tokens for; the API rejects them (wrong audience).
+FOREIGN_RESOURCES = ("https://graph.microsoft.com",)
+
+# Client assertions are signed with the client's real clock, so they are checked against real time.
+ASSERTION_SKEW_SECONDS = 300
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_split(token: str) -> tuple[dict, dict, bytes, bytes]:
+    """Header, payload, signing input and signature of a compact JWS; ValueError if malformed."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a compact JWS")
+    header = json.loads(b64url_decode(parts[0]))
+    payload = json.loads(b64url_decode(parts[1]))
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise ValueError("JWT parts are not objects")
+    return header, payload, (parts[0] + "." + parts[1]).encode("ascii"), b64url_decode(parts[2])
+
+
+def verify_rsa(public_key: rsa.RSAPublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    if alg == "RS256":
+        pad: padding.AsymmetricPadding = padding.PKCS1v15()
+    elif alg == "PS256":
+        pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+    else:
+        return False
+    try:
+        public_key.verify(signature, signing_input, pad, hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+class Client:
+    """A registered application (service principal) of the tenant."""
+
+    def __init__(self, name: str, client_id: str, roles: list[str], secret: str | None = None,
+                 certificate: x509.Certificate | None = None, certificate_path: str | None = None,
+                 object_id: str | None = None) -> None:
+        self.name = name
+        self.client_id = client_id
+        self.roles = list(roles)
+        self.secret = secret
+        self.certificate = certificate
+        self.certificate_path = certificate_path
+        self.object_id = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "mde-emulator-sp:" + client_id))
+
+    def public_info(self) -> dict:
+        info: dict = {"client_id": self.client_id, "roles": self.roles}
+        if self.secret is not None:
+            info["client_secret"] = self.secret
+        if self.certificate is not None:
+            info["thumbprint"] = pki.sha1_thumbprint(self.certificate)
+            if self.certificate_path:
+                info["certificate_path"] = self.certificate_path
+        return info
+
+
+class Identity:
+    """Tenant, clients, the token-signing key and the set of live tokens."""
+
+    AUTHENTICATORS = ("_auth_secret", "_auth_certificate_assertion")
+    GRANTS = {"client_credentials": "_grant_client_credentials"}
+
+    def __init__(self, clock, state_dir: str) -> None:
+        self.clock = clock
+        self.state_dir = state_dir
+        self.signing_key = pki.new_key()
+        self.kid = b64url(hashlib.sha1(str(uuid.uuid4()).encode()).digest())
+        self.tenant_id = ""
+        self.tenant_domains: list[str] = []
+        self.clients: dict[str, Client] = {}
+        self._cert_cache: dict[tuple[str, str], x509.Certificate] = {}
+        self._live_tokens: set[str] = set()
+        self._lock = threading.Lock()
+        self.token_lifetime = 3599
+
+    # --- set-up -------------------------------------------------------------------------
+    def load(self, seed: dict) -> None:
+        self.tenant_id = seed["tenant_id"]
+        self.tenant_domains = [d.lower() for d in seed.get("tenant_domains", [])]
+        clients = {}
+        for entry in seed.get("clients", []):
+            client = self._client_from_seed(entry)
+            clients[client.client_id] = client
+        with self._lock:
+            self.clients = clients
+            self._live_tokens.clear()
+
+    def _client_from_seed(self, entry: dict) -> Client:
+        name = entry["name"]
+        client_id = entry["client_id"]
+        certificate = None
+        certificate_path = None
+        spec = entry.get("certificate")
+        if spec == "generate":
+            # Keep one generated certificate per client across resets, so cert files stay valid.
+            certificate_path = "%s/%s.pem" % (self.state_dir, name)
+            key = (name, client_id)
+            certificate = self._cert_cache.get(key)
+            if certificate is None:
+                certificate = pki.generate_client_certificate(certificate_path, client_id)
+                self._cert_cache[key] = certificate
+        elif spec:
+            certificate = pki.load_certificate(spec)
+        return Client(name, client_id, entry.get("roles", []), entry.get("client_secret"), certificate,
+                      certificate_path, entry.get("object_id"))
+
+    def expire_all_tokens(self) -> int:
+        with self._lock:
+            count = len(self._live_tokens)
+            self._live_tokens.clear()
+        return count
+
+    def client_by_name(self) -> dict[str, Client]:
+        return {c.name: c for c in self.clients.values()}
+
+    # --- discovery ----------------------------------------------------------------------
+    def known_tenant(self, tenant: str) -> bool:
+        return tenant.lower() in {self.tenant_id.lower(), *self.tenant_domains}
+
+    def openid_configuration(self, base: str, tenant: str) -> dict:
+        if not self.known_tenant(tenant):
+            raise AadError(400, "invalid_tenant", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID." % tenant)
+        root = "%s/%s" % (base, self.tenant_id)
+        return {
+            "token_endpoint": root + "/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": root + "/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": root + "/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": base + "/oidc/userinfo",
+            "authorization_endpoint": root + "/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": root + "/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": root + "/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "tid", "ver", "oid"],
+            "kerberos_endpoint": root + "/kerberos",
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        }
+
+    def jwks(self) -> dict:
+        numbers = self.signing_key.public_key().public_numbers()
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid, "n": b64url(n), "e": b64url(e)}]}
+
+    # --- token endpoint -----------------------------------------------------------------
+    def token(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
+        """Answer a token request; returns (body, client_id). Raises AadError."""
+        if not self.known_tenant(tenant):
+            raise AadError(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID." % tenant)
+        grant = form.get("grant_type")
+        if not grant:
+            raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+        handler = self.GRANTS.get(grant)
+        if handler is None:
+            raise AadError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'." % grant)
+        return getattr(self, handler)(base, tenant, form)
+
+    def _grant_client_credentials(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
+        client = self._authenticate(base, tenant, form)
+        resource = self._resource_from_scope(form.get("scope"))
+        return self.issue(client, resource), client.client_id
+
+    def _authenticate(self, base: str, tenant: str, form: dict[str, str]) -> Client:
+        client_id = form.get("client_id")
+        if not client_id and form.get("client_assertion"):
+            try:
+                client_id = jwt_split(form["client_assertion"])[1].get("iss")
+            except ValueError:
+                client_id = None
+        if not client_id:
+            raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+        client = self.clients.get(client_id)
+        if client is None:
+            # Entra answers an unknown application with 400 unauthorized_client (AADSTS700016).
+            raise AadError(400, "unauthorized_client", 700016,
+                           "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has "
+                           "not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have "
+                           "sent your authentication request to the wrong tenant." % (client_id, self.tenant_id))
+        for name in self.AUTHENTICATORS:
+            result = getattr(self, name)(base, tenant, client, form)
+            if result is not None:
+                return result
+        raise AadError(401, "invalid_client", 7000218,
+                       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+
+    def _auth_secret(self, base: str, tenant: str, client: Client, form: dict[str, str]) -> Client | None:
+        del base, tenant
+        if "client_secret" not in form:
+            return None
+        if client.secret is None or form["client_secret"] != client.secret:
+            raise AadError(401, "invalid_client", 7000215,
+                           "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "
+                           "not the client secret ID, for a secret added to app '%s'." % client.client_id)
+        return client
+
+    def _auth_certificate_assertion(self, base: str, tenant: str, client: Client, form: dict[str, str]) -> Client | None:
+        if "client_assertion" not in form:
+            return None
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise AadError(400, "invalid_request", 50027, "Invalid client_assertion_type: expected '%s'." % ASSERTION_TYPE)
+        try:
+            header, claims, signing_input, signature = jwt_split(form["client_assertion"])
+        except ValueError:
+            raise AadError(401, "invalid_client", 50027, "JWT token is invalid or is malformed.") from None
+        cert = client.certificate
+        if cert is None:
+            raise AadError(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not "
+                           "registered on application. [Reason - The key was not found.]")
+        if not _thumbprint_matches(header, cert):
+            raise AadError(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not "
+                           "registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s']"
+                           % (header.get("x5t") or header.get("x5t#S256")))
+        if not verify_rsa(cert.public_key(), header.get("alg", ""), signing_input, signature):
+            raise AadError(401, "invalid_client", 700027, "Client assertion failed signature validation.")
+        if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
+            raise AadError(401, "invalid_client", 700021, "Client assertion application identifier doesn't match 'client_id' parameter.")
+        allowed_aud = {"%s/%s/oauth2/v2.0/token" % (base, t) for t in (tenant, self.tenant_id)}
+        allowed_aud |= {"%s/%s/oauth2/token" % (base, t) for t in (tenant, self.tenant_id)}
+        if claims.get("aud") not in allowed_aud:
+            raise AadError(401, "invalid_client", 700024, "Client assertion audience claim does not match Realm issuer.")
+        now = time.time()
+        try:
+            exp = float(claims["exp"])
+            nbf = float(claims.get("nbf", claims.get("iat", now)))
+        except (KeyError, TypeError, ValueError):
+            raise AadError(401, "invalid_client", 50027, "JWT token is invalid or is malformed.") from None
+        if exp < now - ASSERTION_SKEW_SECONDS or nbf > now + ASSERTION_SKEW_SECONDS:
+            raise AadError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+        return client
+
+    @staticmethod
+    def _resource_from_scope(scope: str | None) -> str:
+        if not scope:
+            raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+        scopes = scope.split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            raise AadError(400, "invalid_scope", 70011, "The provided request must include a 'scope' input parameter. The provided value for "
+                           "the input parameter 'scope' is not valid. The scope %s is not valid." % scope)
+        resource = scopes[0][:-len("/.default")]
+        known = {r.lower(): r for r in DEFENDER_RESOURCES + FOREIGN_RESOURCES}
+        if resource.lower() not in known:
+            raise AadError(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope %s is not "
+                           "valid. [Reason - The resource principal named %s was not found in the tenant.]" % (scope, resource))
+        return known[resource.lower()]
+
+    def issue(self, client: Client, resource: str) -> dict:
+        now = self.clock.now()
+        lifetime = int(self.token_lifetime)
+        uti = b64url(uuid.uuid4().bytes)
+        claims = {
+            "aud": resource,
+            "iss": "https://sts.windows.net/%s/" % self.tenant_id,
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now) + lifetime,
+            "aio": b64url(hashlib.sha256(uti.encode()).digest()[:24]),
+            "app_displayname": client.name,
+            "appid": client.client_id,
+            "appidacr": "2" if client.certificate is not None else "1",
+            "idp": "https://sts.windows.net/%s/" % self.tenant_id,
+            "idtyp": "app",
+            "oid": client.object_id,
+            "rh": "0.emulator.",
+            "roles": client.roles,
+            "sub": client.object_id,
+            "tid": self.tenant_id,
+            "uti": uti,
+            "ver": "1.0",
+        }
+        header = {"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid}
+        signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+            b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signature = self.signing_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        with self._lock:
+            self._live_tokens.add(uti)
+        # expires_in is in real seconds, like Retry-After, so clients refresh on time at any scale.
+        real_lifetime = max(1, int(self.clock.to_real(lifetime)))
+        return {"token_type": "Bearer", "expires_in": real_lifetime, "ext_expires_in": real_lifetime,
+                "access_token": signing_input + "." + b64url(signature)}
+
+    # --- API side -----------------------------------------------------------------------
+    def check_bearer(self, authorization: str | None) -> dict:
+        """Claims of a valid access token for the API; raises ApiError 401 otherwise."""
+        if not authorization:
+            raise unauthorized("Authorization header is missing")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("Authorization header is malformed: expected 'Bearer <token>'")
+        try:
+            header, claims, signing_input, signature = jwt_split(token.strip())
+        except (ValueError, UnicodeDecodeError):
+            raise unauthorized("Access token is malformed") from None
+        if header.get("alg") != "RS256" or not verify_rsa(self.signing_key.public_key(), "RS256", signing_input, signature):
+            raise unauthorized("Access token signature is invalid")
+        if claims.get("tid") != self.tenant_id or claims.get("iss") != "https://sts.windows.net/%s/" % self.tenant_id:
+            raise unauthorized("Access token issuer is invalid")
+        if str(claims.get("aud", "")).rstrip("/").lower() not in {r.lower() for r in DEFENDER_RESOURCES}:
+            raise unauthorized("Access token audience '%s' is invalid" % claims.get("aud"))
+        now = self.clock.now()
+        with self._lock:
+            live = claims.get("uti") in self._live_tokens
+        if not live or float(claims.get("exp", 0)) <= now:
+            raise unauthorized("Access token has expired")
+        if float(claims.get("nbf", 0)) > now + 300:
+            raise unauthorized("Access token is not yet valid")
+        return claims
+
+
+def _thumbprint_matches(header: dict, cert: x509.Certificate) -> bool:
+    """``x5t`` (SHA-1) or ``x5t#S256`` must name the registered certificate."""
+    checks = (("x5t", pki.sha1_thumbprint(cert)), ("x5t#S256", pki.sha256_thumbprint(cert)))
+    present = False
+    for name, hex_value in checks:
+        if name in header:
+            present = True
+            try:
+                if b64url_decode(str(header[name])) != bytes.fromhex(hex_value):
+                    return False
+            except ValueError:
+                return False
+    return present
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
