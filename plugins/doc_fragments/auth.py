@@ -1,0 +1,138 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Authentication and connection options shared by every module (plugins/module_utils/_module.py)."""
+
+    DOCUMENTATION = r"""
+options:
+  tenant_id:
+    description:
+      - Microsoft Entra ID tenant (directory) id of the app registration.
+      - Required for client secret and certificate authentication.
+      - If not set, the value of the E(AZURE_TENANT_ID) environment variable is used.
+    type: str
+  client_id:
+    description:
+      - Application (client) id of the app registration that holds the WindowsDefenderATP application permissions.
+      - If not set, the value of the E(AZURE_CLIENT_ID) environment variable is used.
+    type: str
+  client_secret:
+    description:
+      - Client secret of the app registration.
+      - If not set, the value of the E(AZURE_CLIENT_SECRET) environment variable is used.
+      - Ignored when O(access_token) or O(client_certificate_path) is given.
+    type: str
+  client_certificate_path:
+    description:
+      - Path to one PEM file holding the certificate registered on the app and its private key.
+      - The SHA-1 thumbprint Entra ID expects is computed from the certificate unless O(client_certificate_thumbprint) is given.
+      - Takes precedence over O(client_secret).
+      - If not set, the value of the E(AZURE_CLIENT_CERTIFICATE_PATH) environment variable is used.
+    type: path
+  client_certificate_password:
+    description:
+      - Passphrase of an encrypted private key in O(client_certificate_path).
+      - If not set, the value of the E(AZURE_CLIENT_CERTIFICATE_PASSWORD) environment variable is used.
+    type: str
+  client_certificate_thumbprint:
+    description:
+      - SHA-1 thumbprint (hex) of the certificate, when the PEM file holds only the private key.
+    type: str
+  access_token:
+    description:
+      - A bearer token obtained beforehand (for example by M(secops.defender.defender_token) or C(az account get-access-token)).
+      - When given, no other credential is used and C(msal) is not needed. The token is not renewed when it expires.
+      - If not set, the value of the E(DEFENDER_ACCESS_TOKEN) environment variable is used.
+    type: str
+  token_cache_path:
+    description:
+      - Opt-in file where C(msal) keeps tokens between tasks, so a play of many tasks asks for one token per hour
+        instead of one per task.
+      - Created with mode C(0600); an existing file readable by group or others is refused.
+      - If not set, the value of the E(DEFENDER_TOKEN_CACHE_PATH) environment variable is used.
+    type: path
+  cloud:
+    description:
+      - Microsoft cloud of the tenant; picks the API host, the login authority and the token scope.
+      - V(commercial) uses C(https://api.security.microsoft.com), C(https://login.microsoftonline.com)
+        and C(https://api.securitycenter.microsoft.com/.default).
+      - V(gcc) uses C(https://api-gcc.securitycenter.microsoft.us) and C(https://login.microsoftonline.com).
+      - V(gcc_high) and V(dod) use C(https://api-gov.securitycenter.microsoft.us) and C(https://login.microsoftonline.us).
+      - If not set, the value of the E(DEFENDER_CLOUD) environment variable is used.
+    type: str
+    default: commercial
+    choices: [commercial, dod, gcc, gcc_high]
+  api_url:
+    description:
+      - Base URL of the API, overriding the cloud's, for example a regional host such as
+        C(https://eu.api.security.microsoft.com) or a local emulator.
+      - Must be C(https://) (plain C(http://) only to a loopback address). A trailing C(/api) is ignored.
+      - If not set, the value of the E(DEFENDER_API_URL) environment variable is used.
+    type: str
+  authority_url:
+    description:
+      - Login host overriding the cloud's, for example C(https://login.microsoftonline.us). The tenant id is appended.
+      - If not set, the value of the E(DEFENDER_AUTHORITY_URL) environment variable is used.
+    type: str
+  scope:
+    description:
+      - Token scope overriding the cloud's, for example C(https://securitycenter.onmicrosoft.com/windowsatpservice/.default).
+      - If not set, the value of the E(DEFENDER_SCOPE) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to check the TLS certificates of the API and login hosts. Setting it to V(false) prints a warning.
+      - Applies even when E(REQUESTS_CA_BUNDLE) is set in the environment.
+      - If not set, the value of the E(DEFENDER_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM bundle of the CA(s) to trust for the API and login hosts (for example a TLS-inspecting proxy's CA).
+      - Applies to the token requests too, and wins over E(REQUESTS_CA_BUNDLE).
+      - If not set, the value of the E(DEFENDER_CA_PATH) environment variable is used.
+    type: path
+  proxy:
+    description:
+      - HTTP(S) proxy URL for every call, for example C(http://proxy.example.com:3128).
+      - If not set, the value of the E(DEFENDER_PROXY) environment variable is used, else the usual
+        E(HTTPS_PROXY) and E(NO_PROXY) environment variables apply.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for each HTTP answer.
+      - If not set, the value of the E(DEFENDER_TIMEOUT) environment variable is used.
+    type: float
+    default: 30
+  retry_timeout:
+    description:
+      - Total seconds one call may spend waiting on C(429 Too Many Requests) (honouring C(Retry-After)) and
+        retrying reads after server errors or dropped connections. A write is never resent blindly.
+      - If not set, the value of the E(DEFENDER_RETRY_TIMEOUT) environment variable is used.
+    type: float
+    default: 300
+  calls_per_minute:
+    description:
+      - Pace of calls to each API. Microsoft allows 100 calls per minute per API; lower it when other
+        automation shares the app.
+      - If not set, the value of the E(DEFENDER_CALLS_PER_MINUTE) environment variable is used.
+    type: int
+    default: 100
+  calls_per_hour:
+    description:
+      - Hourly budget of calls to each API (Microsoft allows 1,500).
+      - If not set, the value of the E(DEFENDER_CALLS_PER_HOUR) environment variable is used.
+    type: int
+    default: 1500
+requirements:
+  - requests
+  - msal (for client secret and certificate authentication)
+notes:
+  - Every option of this group can be set once for all modules of the collection with
+    C(module_defaults) and C(group/secops.defender.defender).
+  - Secrets (O(client_secret), O(client_certificate_password), O(access_token), O(proxy)) are never returned or logged.
+"""

@@ -1,0 +1,228 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Token providers over msal, and what a token allows (its `roles` claim).
+
+msal is imported only when a token has to be acquired: a pre-obtained access_token needs neither
+msal nor its start-up cost.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import tempfile
+import traceback
+
+from ._errors import DefenderError, MissingLibraryError
+
+STOP_AND_QUARANTINE_ROLES = (("Machine.StopAndQuarantine",), ("Machine.Read.All", "Machine.ReadWrite.All"))
+MACHINE_READ_ROLES = (("Machine.Read.All", "Machine.ReadWrite.All"),)
+CANCEL_ROLES = (("Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution", "Machine.Scan",
+                 "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse"),)
+INDICATOR_ROLES = (("Ti.ReadWrite", "Ti.ReadWrite.All"),)
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-----", re.DOTALL)
+_PEM_KEY = re.compile(r"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL)
+
+
+def _import_msal():
+    try:
+        import msal  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise MissingLibraryError("msal", traceback.format_exc()) from None
+    return msal
+
+
+class TokenProvider:
+    """Gives a bearer token; `method` names the way it was obtained (never the secret)."""
+
+    method = "none"
+    refreshable = True
+
+    def get_token(self, force_refresh: bool = False) -> str:
+        raise NotImplementedError
+
+
+class StaticTokenProvider(TokenProvider):
+    """A token obtained elsewhere (access_token): used as is, never refreshed."""
+
+    method = "access_token"
+    refreshable = False
+
+    def __init__(self, token: str) -> None:
+        self._token = token.strip()
+        if self._token.lower().startswith("bearer "):
+            self._token = self._token[7:].strip()
+
+    def get_token(self, force_refresh: bool = False) -> str:
+        if force_refresh:
+            raise DefenderError("The access_token was rejected as invalid or expired and cannot be renewed; "
+                                "obtain a new one or give client credentials instead", status=401, code="Unauthorized")
+        return self._token
+
+
+class MsalTokenProvider(TokenProvider):
+    """Client credentials (secret or certificate) through msal's ConfidentialClientApplication."""
+
+    def __init__(self, tenant_id: str, client_id: str, credential, authority_url: str, scope: str, http_client,
+                 method: str, token_cache_path: str | None = None) -> None:
+        self.method = method
+        self._tenant_id = tenant_id
+        self._client_id = client_id
+        self._credential = credential
+        self._authority = f"{authority_url.rstrip('/')}/{tenant_id}"
+        self._scope = scope
+        self._http = http_client
+        self._cache_path = token_cache_path
+        self._app = None
+        self._cache = None
+
+    def _application(self):
+        if self._app is None:
+            msal = _import_msal()
+            self._cache = msal.SerializableTokenCache() if self._cache_path else msal.TokenCache()
+            if self._cache_path:
+                _load_cache(self._cache, self._cache_path)
+            # instance_discovery=False: trust the configured authority (sovereign clouds, emulator) and
+            # skip the call to the public instance-discovery host.
+            self._app = msal.ConfidentialClientApplication(
+                self._client_id, client_credential=self._credential, authority=self._authority,
+                instance_discovery=False, http_client=self._http, token_cache=self._cache)
+        return self._app
+
+    def get_token(self, force_refresh: bool = False) -> str:
+        try:
+            app = self._application()
+            if force_refresh:
+                for token in self._cache.search(self._cache.CredentialType.ACCESS_TOKEN):
+                    self._cache.remove_at(token)
+            result = app.acquire_token_for_client(scopes=[self._scope])
+        except ValueError as exc:  # msal raises ValueError for a bad authority or credential shape
+            raise DefenderError(f"Cannot request a token from {self._authority}: {exc}", code="AuthenticationFailed") from None
+        except OSError as exc:
+            raise DefenderError(f"Cannot reach the login endpoint {self._authority}: {exc.__class__.__name__}",
+                                code="ConnectionError") from None
+        if not isinstance(result, dict) or "access_token" not in result:
+            raise _token_error(result, self._authority)
+        if self._cache_path:
+            _save_cache(self._cache, self._cache_path)
+        return result["access_token"]
+
+
+def _token_error(result, authority: str) -> DefenderError:
+    result = result if isinstance(result, dict) else {}
+    code = result.get("error") or "AuthenticationFailed"
+    description = (result.get("error_description") or "no access_token in the answer").splitlines()[0]
+    return DefenderError(f"Token request to {authority} failed: {description}", status=401, code=code,
+                         target=result.get("correlation_id"))
+
+
+def _load_cache(cache, path: str) -> None:
+    if not os.path.exists(path):
+        return
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        raise DefenderError(f"token_cache_path {path} is readable by other users (mode {mode:04o}); "
+                            "it holds bearer tokens: chmod 600 it", code="InsecureTokenCache")
+    with open(path, encoding="utf-8") as handle:
+        cache.deserialize(handle.read())
+
+
+def _save_cache(cache, path: str) -> None:
+    """Write the cache atomically, created 0600 (it holds bearer tokens)."""
+    if not cache.has_state_changed:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".defender-token-", dir=directory)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(cache.serialize())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    cache.has_state_changed = False
+
+
+def load_certificate_credential(path: str, password: str | None = None, thumbprint: str | None = None) -> dict:
+    """msal's certificate credential from a PEM file holding the certificate and its private key."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"client_certificate_path {path}: cannot read the PEM file ({exc.__class__.__name__})") from None
+    key = _PEM_KEY.search(text)
+    cert = _PEM_CERT.search(text)
+    if not key:
+        raise ValueError(f"client_certificate_path {path} holds no private key: give one PEM file with both the "
+                         "certificate and its private key (PKCS#8 or RSA)")
+    if not thumbprint:
+        if not cert:
+            raise ValueError(f"client_certificate_path {path} holds no certificate; add it to the file or give "
+                             "client_certificate_thumbprint")
+        try:
+            der = base64.b64decode("".join(cert.group(1).split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"client_certificate_path {path}: the certificate block is not valid base64") from None
+        thumbprint = hashlib.sha1(der).hexdigest()  # nosec - the x5t thumbprint Entra ID expects is SHA-1
+    credential = {"private_key": key.group(0), "thumbprint": thumbprint.replace(":", "").lower()}
+    if password:
+        credential["passphrase"] = password
+    return credential
+
+
+def token_claims(token: str) -> dict | None:
+    """The claims of a JWT, unverified (for display and preflight only); None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def token_roles(token: str) -> set | None:
+    """Application roles of an app token; None for a delegated (user) token or an opaque one."""
+    claims = token_claims(token)
+    if claims is None or "scp" in claims:
+        return None
+    roles = claims.get("roles") or []
+    return {str(role) for role in roles} if isinstance(roles, list) else set()
+
+
+def missing_roles(token: str, requirement) -> list[str]:
+    """Requirement groups the token does not meet: each group is satisfied by any one of its roles."""
+    roles = token_roles(token)
+    if roles is None:
+        return []
+    return [" or ".join(group) for group in requirement if not roles.intersection(group)]
+
+
+def build_token_provider(params: dict, endpoints, http_client) -> TokenProvider:
+    """Pick the credential: access_token, else certificate, else client secret."""
+    if params.get("access_token"):
+        return StaticTokenProvider(params["access_token"])
+    tenant_id, client_id = params.get("tenant_id"), params.get("client_id")
+    if params.get("client_certificate_path"):
+        credential = load_certificate_credential(params["client_certificate_path"], params.get("client_certificate_password"),
+                                                 params.get("client_certificate_thumbprint"))
+        method = "certificate"
+    elif params.get("client_secret"):
+        credential, method = params["client_secret"], "client_secret"
+    else:
+        raise ValueError("No credentials: give access_token, or tenant_id and client_id with client_secret or "
+                         "client_certificate_path (or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET)")
+    if not tenant_id or not client_id:
+        raise ValueError(f"{method.replace('_', ' ')} authentication needs tenant_id and client_id "
+                         "(or AZURE_TENANT_ID and AZURE_CLIENT_ID)")
+    return MsalTokenProvider(tenant_id, client_id, credential, endpoints.authority_url, endpoints.scope, http_client,
+                             method, params.get("token_cache_path"))
