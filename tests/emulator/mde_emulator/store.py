@@ -1,0 +1,324 @@
+"""Emulated tenant data: machines, files, machine actions (with their lifecycle) and indicators.
+
+All times are emulated epoch seconds; the action status is computed lazily from the clock on
+every read, so nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+
+from .clock import iso, parse_iso
+from .errors import new_guid
+
+DEFAULT_CONFIG = {
+    "time_scale": 1.0,
+    "rate_limit_per_minute": 100,
+    "rate_limit_per_hour": 1500,
+    "token_lifetime": 3599,
+    "pending_seconds": 5.0,
+    "in_progress_seconds": 10.0,
+    "offline_timeout_seconds": 3 * 24 * 3600.0,
+    "page_size": 10000,
+    "list_last_update_field": "lastUpdateDateTimeUtc",
+    "max_active_indicators": 15000,
+}
+_CONFIG_TYPES = {"time_scale": (int, float), "rate_limit_per_minute": int, "rate_limit_per_hour": int, "token_lifetime": int,
+                 "pending_seconds": (int, float), "in_progress_seconds": (int, float), "offline_timeout_seconds": (int, float),
+                 "page_size": int, "list_last_update_field": str, "max_active_indicators": int}
+
+TERMINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
+ACTIVE = ("Pending", "InProgress")
+
+MACHINE_FIELDS = ("id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "onboardingStatus", "osProcessor", "version", "osBuild",
+                  "lastIpAddress", "lastExternalIpAddress", "healthStatus", "rbacGroupName", "rbacGroupId", "riskScore", "aadDeviceId",
+                  "machineTags", "exposureLevel", "deviceValue", "ipAddresses", "osArchitecture", "isPotentialDuplication",
+                  "mergedIntoMachineId")
+# Seed-only keys that drive the emulation and are not part of the Machine entity.
+MACHINE_EMULATION_KEYS = ("online", "files", "outcome", "errorHResult")
+
+FILE_FIELDS = ("sha1", "sha256", "md5", "globalPrevalence", "globalFirstObserved", "globalLastObserved", "size", "fileType", "isPeFile",
+               "filePublisher", "fileProductName", "signer", "issuer", "signerHash", "isValidCertificate", "determinationType",
+               "determinationValue")
+
+ACTION_FIELDS = ("id", "type", "title", "requestor", "requestorComment", "status", "machineId", "computerDnsName", "creationDateTimeUtc",
+                 "lastUpdateDateTimeUtc", "cancellationRequestor", "cancellationComment", "cancellationDateTimeUtc", "errorHResult", "scope",
+                 "externalId", "requestSource", "relatedFileInfo", "commands", "troubleshootInfo")
+
+INDICATOR_FIELDS = ("id", "indicatorValue", "indicatorType", "action", "application", "source", "sourceType", "title",
+                    "creationTimeDateTimeUtc", "createdBy", "expirationTime", "lastUpdateTime", "lastUpdatedBy", "severity", "description",
+                    "recommendedActions", "rbacGroupNames", "rbacGroupIds", "generateAlert", "createdBySource", "createdByDisplayName",
+                    "mitreTechniques", "educateUrl")
+
+
+def validate_config(changes: dict) -> dict:
+    """Checked copy of a config change; ValueError names the bad key."""
+    clean = {}
+    for key, value in changes.items():
+        if key not in _CONFIG_TYPES:
+            raise ValueError("unknown config key %r (known: %s)" % (key, ", ".join(sorted(_CONFIG_TYPES))))
+        if isinstance(value, bool) or not isinstance(value, _CONFIG_TYPES[key]):
+            raise ValueError("config key %r has the wrong type" % key)
+        if key == "list_last_update_field" and value not in ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"):
+            raise ValueError("list_last_update_field must be lastUpdateDateTimeUtc or lastUpdateTimeUtc")
+        if key != "list_last_update_field" and value <= 0 and key not in ("pending_seconds", "in_progress_seconds"):
+            raise ValueError("config key %r must be > 0" % key)
+        if key in ("pending_seconds", "in_progress_seconds") and value < 0:
+            raise ValueError("config key %r must be >= 0" % key)
+        clean[key] = value
+    return clean
+
+
+def _machine_defaults(name: str, index: int, created: float) -> dict:
+    digest = hashlib.sha1(name.lower().encode()).digest()
+    return {
+        "firstSeen": iso(created - 86400 * (30 + digest[0])),
+        "lastSeen": iso(created - digest[1] * 60),
+        "osPlatform": "Windows11",
+        "onboardingStatus": "Onboarded",
+        "osProcessor": "x64",
+        "version": "23H2",
+        "osBuild": 22631,
+        "lastIpAddress": "10.0.%d.%d" % (index // 250, index % 250 + 4),
+        "lastExternalIpAddress": "203.0.113.%d" % (digest[2] % 250 + 1),
+        "healthStatus": "Active",
+        "rbacGroupName": None,
+        "rbacGroupId": 0,
+        "riskScore": "None",
+        "aadDeviceId": None,
+        "machineTags": [],
+        "exposureLevel": "Low",
+        "deviceValue": "Normal",
+        "ipAddresses": [],
+        "osArchitecture": "64-bit",
+        "isPotentialDuplication": False,
+        "mergedIntoMachineId": None,
+        "online": True,
+        "files": [],
+        "outcome": "Succeeded",
+        "errorHResult": 0,
+    }
+
+
+def fleet_machines(count: int, prefix: str = "fleet", sha1: str = "", os_platform: str = "Windows11", start: int = 0) -> list[dict]:
+    """N deterministic Windows machines ``<prefix>-0001.contoso.local``...; ids are the SHA-1 of the name."""
+    machines = []
+    for number in range(1, count + 1):
+        name = "%s-%04d.contoso.local" % (prefix, number)
+        machines.append({
+            "id": hashlib.sha1(name.encode()).hexdigest(),
+            "computerDnsName": name,
+            "osPlatform": os_platform,
+            "lastIpAddress": "10.%d.%d.%d" % (100 + (start + number) // 62500, (number // 250) % 250, number % 250 + 4),
+            "files": [sha1] if sha1 else [],
+            "machineTags": ["fleet"],
+        })
+    return machines
+
+
+class Store:
+    """All mutable emulated data; callers hold ``lock`` around every use."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.config = dict(DEFAULT_CONFIG)
+        self.machines: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.actions: dict[str, dict] = {}
+        self.indicators: dict[str, dict] = {}
+        self._indicator_seq = 0
+
+    # --- loading ------------------------------------------------------------------------
+    def load(self, seed: dict, fleet: dict | None = None) -> None:
+        now = self.clock.now()
+        self.machines = {}
+        self.files = {}
+        self.actions = {}
+        self.indicators = {}
+        self._indicator_seq = 0
+        entries = list(seed.get("machines", []))
+        if fleet:
+            entries += fleet_machines(int(fleet.get("count", 0)), fleet.get("prefix", "fleet"),
+                                      fleet.get("sha1", "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"),
+                                      fleet.get("os_platform", "Windows11"), len(entries))
+        for index, entry in enumerate(entries):
+            machine = _machine_defaults(entry["computerDnsName"], index, now)
+            machine.update(copy.deepcopy(entry))
+            machine["id"] = machine["id"].lower()
+            machine["files"] = [f.lower() for f in machine.get("files", [])]
+            self.machines[machine["id"]] = machine
+        for entry in seed.get("files", []):
+            record = {field: None for field in FILE_FIELDS}
+            record.update(copy.deepcopy(entry))
+            record["sha1"] = record["sha1"].lower()
+            self.files[record["sha1"]] = record
+
+    # --- machines and files ---------------------------------------------------------------
+    def find_machine(self, key: str) -> dict | None:
+        """By machine id, or (as GET /api/machines/{id} allows) by exact computer name."""
+        machine = self.machines.get(key.lower())
+        if machine is not None:
+            return machine
+        named = [m for m in self.machines.values() if m["computerDnsName"].lower() == key.lower()]
+        # A merged duplicate keeps the name; the live record is the one that was not merged away.
+        named.sort(key=lambda m: m.get("mergedIntoMachineId") is not None)
+        return named[0] if named else None
+
+    @staticmethod
+    def machine_entity(machine: dict) -> dict:
+        return {field: copy.deepcopy(machine.get(field)) for field in MACHINE_FIELDS}
+
+    def machine_list(self) -> list[dict]:
+        return [self.machine_entity(m) for m in self.machines.values()]
+
+    def find_file(self, file_hash: str) -> dict | None:
+        key = file_hash.lower()
+        if key in self.files:
+            return self.files[key]
+        for record in self.files.values():
+            if (record.get("sha256") or "").lower() == key:
+                return record
+        return None
+
+    @staticmethod
+    def file_entity(record: dict) -> dict:
+        return {field: copy.deepcopy(record.get(field)) for field in FILE_FIELDS}
+
+    def machines_with_file(self, sha1: str) -> list[dict]:
+        return [self.machine_entity(m) for m in self.machines.values() if sha1.lower() in m["files"]]
+
+    # --- machine actions ----------------------------------------------------------------
+    def create_stop_and_quarantine(self, machine: dict, sha1: str, comment: str, requestor: str) -> dict:
+        now = self.clock.now()
+        action = {
+            "id": new_guid(),
+            "machine_id": machine["id"],
+            "computerDnsName": machine["computerDnsName"],
+            "sha1": sha1,
+            "requestor": requestor,
+            "comment": comment,
+            "created": now,
+            # The lifecycle is fixed when the action is created: config changes apply "from now on".
+            "pending_seconds": float(self.config["pending_seconds"]),
+            "in_progress_seconds": float(self.config["in_progress_seconds"]),
+            "offline_timeout_seconds": float(self.config["offline_timeout_seconds"]),
+            "online": bool(machine.get("online", True)),
+            "outcome": machine.get("outcome", "Succeeded"),
+            "outcome_hresult": int(machine.get("errorHResult", 0) or 0),
+            "cancel": None,
+            "forced": None,
+        }
+        self.actions[action["id"]] = action
+        return action
+
+    def action_state(self, action: dict, now: float | None = None) -> tuple[str, float, int]:
+        """(status, lastUpdate time, errorHResult) of an action at emulated time ``now``."""
+        if now is None:
+            now = self.clock.now()
+        if action["forced"] is not None:
+            return action["forced"]
+        if action["cancel"] is not None:
+            return "Cancelled", action["cancel"]["time"], 0
+        created = action["created"]
+        if not action["online"]:
+            timeout = created + action["offline_timeout_seconds"]
+            return ("TimeOut", timeout, 0) if now >= timeout else ("Pending", created, 0)
+        started = created + action["pending_seconds"]
+        if now < started:
+            return "Pending", created, 0
+        finished = started + action["in_progress_seconds"]
+        if now < finished:
+            return "InProgress", started, 0
+        if action["outcome"] == "Failed":
+            return "Failed", finished, action["outcome_hresult"]
+        return action["outcome"], finished, 0
+
+    def action_entity(self, action: dict, last_update_field: str = "lastUpdateDateTimeUtc") -> dict:
+        status, updated, hresult = self.action_state(action)
+        cancel = action["cancel"] or {}
+        values = {
+            "id": action["id"],
+            "type": "StopAndQuarantineFile",
+            "title": "Stop and quarantine file %s on %s" % (action["sha1"], action["computerDnsName"]),
+            "requestor": action["requestor"],
+            "requestorComment": action["comment"],
+            "status": status,
+            "machineId": action["machine_id"],
+            "computerDnsName": action["computerDnsName"],
+            "creationDateTimeUtc": iso(action["created"]),
+            "lastUpdateDateTimeUtc": iso(updated),
+            "cancellationRequestor": cancel.get("requestor"),
+            "cancellationComment": cancel.get("comment"),
+            "cancellationDateTimeUtc": iso(cancel.get("time")),
+            "errorHResult": hresult,
+            "scope": None,
+            "externalId": None,
+            "requestSource": "PublicApi",
+            "relatedFileInfo": {"fileIdentifier": action["sha1"], "fileIdentifierType": "Sha1"},
+            "commands": [],
+            "troubleshootInfo": None,
+        }
+        entity = {}
+        for field in ACTION_FIELDS:
+            name = last_update_field if field == "lastUpdateDateTimeUtc" else field
+            entity[name] = values[field]
+        return entity
+
+    def active_action_for(self, machine_id: str, sha1: str) -> dict | None:
+        now = self.clock.now()
+        for action in self.actions.values():
+            if action["machine_id"] == machine_id and action["sha1"] == sha1 and self.action_state(action, now)[0] in ACTIVE:
+                return action
+        return None
+
+    def sorted_actions(self) -> list[dict]:
+        return sorted(self.actions.values(), key=lambda a: a["created"])
+
+    def cancel(self, action: dict, requestor: str, comment: str) -> None:
+        action["cancel"] = {"requestor": requestor, "comment": comment, "time": self.clock.now()}
+
+    def force_status(self, action: dict, status: str, hresult: int) -> None:
+        action["forced"] = (status, self.clock.now(), hresult)
+
+    # --- indicators ---------------------------------------------------------------------
+    def indicator_key(self, indicator_type: str, value: str) -> tuple[str, str]:
+        return indicator_type, value.lower()
+
+    def find_indicator_by_value(self, indicator_type: str, value: str) -> dict | None:
+        key = self.indicator_key(indicator_type, value)
+        for indicator in self.indicators.values():
+            if self.indicator_key(indicator["indicatorType"], indicator["indicatorValue"]) == key:
+                return indicator
+        return None
+
+    def active_indicator_count(self) -> int:
+        now = self.clock.now()
+        return sum(1 for i in self.indicators.values() if not i["expirationTime"] or parse_iso(i["expirationTime"]) > now)
+
+    def next_indicator_id(self) -> str:
+        self._indicator_seq += 1
+        return str(self._indicator_seq)
+
+    @staticmethod
+    def indicator_entity(indicator: dict) -> dict:
+        return {field: copy.deepcopy(indicator.get(field)) for field in INDICATOR_FIELDS}
+
+    # --- control ------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        actions = []
+        for action in self.sorted_actions():
+            entity = self.action_entity(action)
+            entity["_emulator"] = {k: action[k] for k in ("pending_seconds", "in_progress_seconds", "offline_timeout_seconds",
+                                                          "online", "outcome", "outcome_hresult")}
+            actions.append(entity)
+        return {
+            "now": iso(self.clock.now()),
+            "config": dict(self.config),
+            "machines": [copy.deepcopy(m) for m in self.machines.values()],
+            "files": [copy.deepcopy(f) for f in self.files.values()],
+            "actions": actions,
+            "indicators": [self.indicator_entity(i) for i in self.indicators.values()],
+        }
