@@ -57,12 +57,16 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def action_filter(action_type: str = STOP_AND_QUARANTINE, statuses=(), machine_id: str | None = None,
-                  created_since: datetime | None = None, succeeded_since: datetime | None = None) -> str:
-    """An OData $filter on the properties the list API supports (type, status, machineId, creationDateTimeUtc)."""
-    parts = [f"type eq {odata_string(action_type)}"]
+def action_filter(action_type: str | None = STOP_AND_QUARANTINE, statuses=(), machine_id: str | None = None,
+                  created_since: datetime | None = None, succeeded_since: datetime | None = None,
+                  requestor: str | None = None) -> str:
+    """An OData $filter on the properties the list API supports (type, status, machineId, requestor,
+    creationDateTimeUtc). action_type=None leaves the type out (any type); may return ''."""
+    parts = [f"type eq {odata_string(action_type)}"] if action_type else []
     if machine_id:
         parts.append(f"machineId eq {odata_string(machine_id)}")
+    if requestor:
+        parts.append(f"requestor eq {odata_string(requestor)}")
     alternatives = [f"status eq {odata_string(status)}" for status in statuses]
     if succeeded_since is not None:
         alternatives.append(f"(status eq 'Succeeded' and creationDateTimeUtc ge {odata_datetime(succeeded_since)})")
@@ -73,8 +77,11 @@ def action_filter(action_type: str = STOP_AND_QUARANTINE, statuses=(), machine_i
     return " and ".join(parts)
 
 
-def list_actions(client, flt: str) -> list:
-    return client.get_all(MACHINE_ACTIONS, {"$filter": flt})
+def list_actions(client, flt: str, page_size: int | None = None) -> list:
+    params = {"$filter": flt} if flt else {}
+    if page_size:
+        return client.get_all(MACHINE_ACTIONS, params, page_size=page_size)
+    return client.get_all(MACHINE_ACTIONS, params)
 
 
 def _rank(action: dict) -> tuple:
@@ -159,8 +166,10 @@ def cancel_action(client, action_id: str, comment: str) -> dict:
 class ActionWatcher:
     """Polls actions until each is terminal, with list queries for many (calls per poll do not grow with the fleet)."""
 
-    def __init__(self, client, actions: dict, clock=time.monotonic, sleep=time.sleep, now=utcnow) -> None:
+    def __init__(self, client, actions: dict, clock=time.monotonic, sleep=time.sleep, now=utcnow,
+                 action_type: str | None = STOP_AND_QUARANTINE) -> None:
         self.client = client
+        self.action_type = action_type  # the list poll's type filter; None for actions of any type
         self.actions = dict(actions)  # key (machine id) -> action
         self.history = {key: [_seen(a, now())] for key, a in self.actions.items()}
         self._clock = clock
@@ -196,7 +205,7 @@ class ActionWatcher:
             return
         oldest = min((parse_time(self.actions[k].get("creationDateTimeUtc")) or self._now()) for k in pending)
         by_id = {str(self.actions[k].get("id")): k for k in pending}
-        for action in list_actions(self.client, action_filter(created_since=oldest - timedelta(seconds=1))):
+        for action in list_actions(self.client, action_filter(self.action_type, created_since=oldest - timedelta(seconds=1))):
             key = by_id.get(str(action.get("id")))
             if key is not None:
                 self._update(key, action)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DURATION = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
 _DURATION_FULL = re.compile(r"(?:\d+\s*[wdhms]\s*)+", re.IGNORECASE)
 _DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -67,6 +68,14 @@ def normalize_machine_id(value: object, option: str = "machine_id") -> str:
         raise ValueError(f"{option} {_describe(value)} is not a Defender device id (40 hexadecimal characters, "
                          "as in the portal URL /machines/<id>); to target a host name use defender_machine_info first")
     return value.lower()
+
+
+def normalize_action_id(value: object, option: str = "id") -> str:
+    """A MachineAction id: a GUID (lowercased). Anything else could change the URL path."""
+    if not isinstance(value, str) or not _GUID.fullmatch(value.strip()):
+        raise ValueError(f"{option} {_describe(value)} is not a machine action id (a GUID such as "
+                         "44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e)")
+    return value.strip().lower()
 
 
 def normalize_machine_ids(values: list, max_machines: int, option: str = "machine_ids") -> tuple[list[str], list[str]]:
