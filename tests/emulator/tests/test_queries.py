@@ -1,0 +1,178 @@
+"""OData $filter, $top, $skip and paging on machine actions, machines, files and indicators (reference §6, §7)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from conftest import DEMO_SHA1, MACHINES, SECOND_SHA1, error_of
+
+
+def values(resp):
+    assert resp.status_code == 200, resp.text
+    return resp.json()["value"]
+
+
+def get(emu, path, **params):
+    query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    return emu.call("GET", path + ("?" + query if query else ""))
+
+
+@pytest.fixture
+def three_actions(emu):
+    ids = {}
+    for name in ("desk-01", "desk-02", "srv-01"):
+        ids[name] = emu.quarantine(name).json()["id"]
+    emu.control("POST", "actions/%s/status" % ids["srv-01"], {"status": "Succeeded"})
+    return ids
+
+
+def test_list_actions_shape_and_order(emu, three_actions):
+    resp = get(emu, "/api/machineactions")
+    body = resp.json()
+    assert body["@odata.context"] == emu.url + "/api/$metadata#MachineActions"
+    assert [a["id"] for a in body["value"]] == list(three_actions.values())
+    assert "@odata.nextLink" not in body
+    assert "lastUpdateDateTimeUtc" in body["value"][0]
+
+
+def test_list_last_update_field_can_mimic_the_doc_examples(emu, three_actions):
+    emu.config(list_last_update_field="lastUpdateTimeUtc")
+    action = values(get(emu, "/api/machineactions"))[0]
+    assert "lastUpdateTimeUtc" in action and "lastUpdateDateTimeUtc" not in action
+    single = emu.call("GET", "/api/machineactions/" + action["id"]).json()
+    assert "lastUpdateDateTimeUtc" in single
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("machineId eq '%s'" % MACHINES["desk-01"], ["desk-01"]),
+    ("machineId eq '%s'" % MACHINES["desk-01"].upper(), ["desk-01"]),
+    ("status eq 'Pending'", ["desk-01", "desk-02"]),
+    ("status ne 'Pending'", ["srv-01"]),
+    ("machineId eq '%s' and type eq 'StopAndQuarantineFile' and status eq 'Pending'" % MACHINES["desk-02"], ["desk-02"]),
+    ("(status eq 'Succeeded' or machineId eq '%s') and type eq 'StopAndQuarantineFile'" % MACHINES["desk-01"], ["desk-01", "srv-01"]),
+    ("status eq 'Succeeded' or (machineId eq '%s' and status eq 'Nope')" % MACHINES["desk-01"], ["srv-01"]),
+    ("creationDateTimeUtc gt 2020-01-01T00:00:00Z", ["desk-01", "desk-02", "srv-01"]),
+    ("creationDateTimeUtc ge 2018-08-01Z and creationDateTimeUtc lt 2020-01-01T00:00:00.1234567Z", []),
+    ("creationDateTimeUtc le 2999-01-01T00:00:00.5Z", ["desk-01", "desk-02", "srv-01"]),
+    ("requestor eq 'O''Brien@contoso.com'", []),
+])
+def test_action_filters(emu, three_actions, expr, expected):
+    names = {v: k for k, v in three_actions.items()}
+    got = [names[a["id"]] for a in values(get(emu, "/api/machineactions", **{"$filter": expr}))]
+    assert sorted(got) == sorted(expected)
+
+
+def test_requestor_and_id_filters(emu, three_actions):
+    client_id = emu.client("full")["client_id"]
+    assert len(values(get(emu, "/api/machineactions", **{"$filter": "requestor eq '%s'" % client_id}))) == 3
+    one = values(get(emu, "/api/machineactions", **{"$filter": "id eq '%s'" % three_actions["desk-02"]}))
+    assert [a["machineId"] for a in one] == [MACHINES["desk-02"]]
+
+
+@pytest.mark.parametrize("expr", ["title eq 'x'", "computerDnsName eq 'desk-01.contoso.local'", "foo eq 'x'", "status eq",
+                                  "status eq 'Pending' and", "(status eq 'Pending'", "creationDateTimeUtc gt '2020-01-01'",
+                                  "lastUpdateDateTimeUtc gt 2020-01-01Z", "status eq 'it's'"])
+def test_unsupported_or_malformed_filter_is_odata_error(emu, three_actions, expr):
+    assert error_of(get(emu, "/api/machineactions", **{"$filter": expr}))[:2] == (400, "ODataError")
+
+
+def test_top_skip_and_limits(emu, three_actions):
+    assert len(values(get(emu, "/api/machineactions", **{"$top": "2"}))) == 2
+    assert len(values(get(emu, "/api/machineactions", **{"$top": "10000"}))) == 3
+    skipped = values(get(emu, "/api/machineactions", **{"$skip": "1", "$top": "1"}))
+    assert [a["id"] for a in skipped] == [three_actions["desk-02"]]
+    status, code, message = error_of(get(emu, "/api/machineactions", **{"$top": "10001"}))
+    assert (status, code) == (400, "ODataError") and "10000" in message
+    assert error_of(get(emu, "/api/machineactions", **{"$top": "-1"}))[:2] == (400, "ODataError")
+    assert error_of(get(emu, "/api/machines", **{"$top": "10001"}))[:2] == (400, "ODataError")
+
+
+def test_paging_with_next_link(emu):
+    emu.reset(fleet={"count": 25, "prefix": "pg"}, config={"page_size": 10})
+    seen = []
+    url = emu.url + "/api/machines?$filter=startswith(computerDnsName,'pg-')"
+    pages = 0
+    while url:
+        resp = emu.call("GET", url[len(emu.url):])
+        body = resp.json()
+        seen += [m["computerDnsName"] for m in body["value"]]
+        url = body.get("@odata.nextLink")
+        pages += 1
+        assert url is None or url.startswith(emu.url + "/api/machines?")
+    assert pages == 3 and len(seen) == 25 and len(set(seen)) == 25
+    assert seen[0] == "pg-0001.contoso.local"
+    # With $top there is no nextLink.
+    body = get(emu, "/api/machines", **{"$top": "30"}).json()
+    assert len(body["value"]) == 30 and "@odata.nextLink" not in body
+
+
+def test_fleet_ids_are_deterministic(emu):
+    emu.reset(fleet={"count": 3})
+    first = [m["id"] for m in values(get(emu, "/api/machines", **{"$filter": "startswith(computerDnsName,'fleet-')"}))]
+    emu.reset(fleet={"count": 3})
+    again = [m["id"] for m in values(get(emu, "/api/machines", **{"$filter": "startswith(computerDnsName,'fleet-')"}))]
+    assert first == again and len(first) == 3
+    assert values(get(emu, "/api/files/%s/machines" % DEMO_SHA1))[-1]["computerDnsName"] == "fleet-0003.contoso.local"
+
+
+MACHINE_KEYS = ["id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "onboardingStatus", "osProcessor", "version", "osBuild",
+                "lastIpAddress", "lastExternalIpAddress", "healthStatus", "rbacGroupName", "rbacGroupId", "riskScore", "aadDeviceId",
+                "machineTags", "exposureLevel", "deviceValue", "ipAddresses", "osArchitecture", "isPotentialDuplication",
+                "mergedIntoMachineId"]
+
+
+def test_machines_entity_and_lookup(emu):
+    resp = get(emu, "/api/machines")
+    body = resp.json()
+    assert body["@odata.context"] == emu.url + "/api/$metadata#Machines"
+    assert len(body["value"]) == 10 and list(body["value"][0]) == MACHINE_KEYS
+    one = emu.call("GET", "/api/machines/" + MACHINES["srv-01"])
+    assert one.status_code == 200 and one.json()["osPlatform"] == "WindowsServer2022"
+    assert one.json()["@odata.context"] == emu.url + "/api/$metadata#Machines/$entity"
+    by_name = emu.call("GET", "/api/machines/desk-02.contoso.local").json()
+    assert by_name["id"] == MACHINES["desk-02"]  # the live record, not the merged duplicate
+    assert error_of(emu.call("GET", "/api/machines/" + "f" * 40)) == (404, "ResourceNotFound", "Machine %s was not found" % ("f" * 40))
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("computerDnsName eq 'desk-01.contoso.local'", ["desk-01.contoso.local"]),
+    ("computerDnsName eq 'DESK-01.contoso.local'", ["desk-01.contoso.local"]),
+    ("startswith(computerDnsName,'desk-01')", ["desk-01.contoso.local", "desk-010.contoso.local"]),
+    ("startswith(computerDnsName,'web-01.')", ["web-01.contoso.local", "web-01.fabrikam.local"]),
+    ("computerDnsName eq 'desk-02.contoso.local'", ["desk-02.contoso.local", "desk-02.contoso.local"]),
+    ("osPlatform eq 'Linux'", ["lnx-01.contoso.local"]),
+    ("healthStatus ne 'Active' and riskScore eq 'Medium'", ["offline-01.contoso.local"]),
+    ("riskScore eq 'High'", ["srv-01.contoso.local", "fail-01.contoso.local"]),
+    ("exposureLevel eq 'High' and rbacGroupId eq 201", ["srv-01.contoso.local"]),
+    ("lastSeen lt 2026-01-01Z", ["desk-02.contoso.local"]),
+    ("machineTags/any(t: t eq 'vip')", ["desk-02.contoso.local"]),
+    ("id eq '%s'" % MACHINES["lnx-01"], ["lnx-01.contoso.local"]),
+])
+def test_machine_filters(emu, expr, expected):
+    got = [m["computerDnsName"] for m in values(get(emu, "/api/machines", **{"$filter": expr}))]
+    assert sorted(got) == sorted(expected)
+
+
+def test_machine_filter_on_unfilterable_property(emu):
+    assert error_of(get(emu, "/api/machines", **{"$filter": "osProcessor eq 'x64'"}))[:2] == (400, "ODataError")
+
+
+def test_files(emu):
+    resp = emu.call("GET", "/api/files/" + DEMO_SHA1)
+    assert resp.status_code == 200
+    entity = resp.json()
+    assert entity["@odata.context"] == emu.url + "/api/$metadata#Files/$entity"
+    assert entity["sha1"] == DEMO_SHA1 and len(entity["sha256"]) == 64 and len(entity["md5"]) == 32
+    assert emu.call("GET", "/api/files/" + entity["sha256"]).json()["sha1"] == DEMO_SHA1
+    assert error_of(emu.call("GET", "/api/files/" + "a" * 40))[:2] == (404, "ResourceNotFound")
+    assert error_of(emu.call("GET", "/api/files/nothex"))[:2] == (400, "InvalidHashValue")
+
+
+def test_file_machines(emu):
+    names = sorted(m["computerDnsName"] for m in values(emu.call("GET", "/api/files/%s/machines" % DEMO_SHA1)))
+    assert "desk-01.contoso.local" in names and "desk-010.contoso.local" not in names and len(names) == 8
+    assert [m["id"] for m in values(emu.call("GET", "/api/files/%s/machines" % SECOND_SHA1))] == [MACHINES["desk-02"]]
+    assert values(emu.call("GET", "/api/files/%s/machines" % ("b" * 40))) == []
+    sha256 = emu.call("GET", "/api/files/" + DEMO_SHA1).json()["sha256"]
+    assert error_of(emu.call("GET", "/api/files/%s/machines" % sha256))[:2] == (400, "InvalidHashValue")
