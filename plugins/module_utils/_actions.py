@@ -118,7 +118,7 @@ def _read_back(client, machine_id: str, sha1: str, since: datetime) -> dict | No
 
 
 def submit_stop_and_quarantine(client, machine_id: str, sha1: str, comment: str, attempts: int = 3,
-                               now=utcnow, sleep=time.sleep, settle: float = 1.0) -> tuple[dict, bool]:
+                               now=utcnow, sleep=None, settle: float = 1.0) -> tuple[dict, bool]:
     """POST StopAndQuarantineFile at most once per created action: (action, created).
 
     - An ambiguous failure (5xx, timeout, reset) is never blindly resent: the machine's actions are
@@ -135,7 +135,7 @@ def submit_stop_and_quarantine(client, machine_id: str, sha1: str, comment: str,
             return client.post(path, body), True
         except AmbiguousRequestError as exc:
             last_error = exc
-            sleep(settle)
+            (sleep or client.sleep)(settle)  # let the service record what it did before reading it
             created = _read_back(client, machine_id, sha1, started - CLOCK_SKEW)
             if created is not None:
                 return created, True
@@ -166,14 +166,14 @@ def cancel_action(client, action_id: str, comment: str) -> dict:
 class ActionWatcher:
     """Polls actions until each is terminal, with list queries for many (calls per poll do not grow with the fleet)."""
 
-    def __init__(self, client, actions: dict, clock=time.monotonic, sleep=time.sleep, now=utcnow,
+    def __init__(self, client, actions: dict, clock=None, sleep=None, now=utcnow,
                  action_type: str | None = STOP_AND_QUARANTINE) -> None:
         self.client = client
         self.action_type = action_type  # the list poll's type filter; None for actions of any type
         self.actions = dict(actions)  # key (machine id) -> action
         self.history = {key: [_seen(a, now())] for key, a in self.actions.items()}
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
         self._now = now
         self.polls = 0
 

@@ -98,7 +98,7 @@ class MsalTokenProvider(TokenProvider):
         try:
             app = self._application()
             if force_refresh:
-                for token in self._cache.search(self._cache.CredentialType.ACCESS_TOKEN):
+                for token in list(self._cache.search(self._cache.CredentialType.ACCESS_TOKEN)):
                     self._cache.remove_at(token)
             result = app.acquire_token_for_client(scopes=[self._scope])
         except ValueError as exc:  # msal raises ValueError for a bad authority or credential shape

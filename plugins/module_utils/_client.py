@@ -50,12 +50,12 @@ class RateLimiter:
     """Sliding-window pacing per API so that a long run stays under the published limits."""
 
     def __init__(self, per_minute: int = DEFAULT_CALLS_PER_MINUTE, per_hour: int = DEFAULT_CALLS_PER_HOUR,
-                 clock=time.monotonic, sleep=time.sleep) -> None:
+                 clock=None, sleep=None) -> None:
         self._windows = [(60.0, per_minute), (3600.0, per_hour)]
         self._calls: dict[str, deque] = {}
         self._blocked_until: dict[str, float] = {}
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
         self.waited = 0.0
 
     def delay(self, key: str) -> float:
@@ -151,18 +151,22 @@ class DefenderClient:
 
     def __init__(self, api_url: str, token_provider, session, calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
                  calls_per_hour: int = DEFAULT_CALLS_PER_HOUR, retry_timeout: float = 300.0, max_attempts: int = 6,
-                 backoff_base: float = 1.0, clock=time.monotonic, sleep=time.sleep) -> None:
+                 backoff_base: float = 1.0, clock=None, sleep=None) -> None:
         self.api_url = api_url.rstrip("/")
         self.tokens = token_provider
         self.session = session
         self.retry_timeout = retry_timeout
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
-        self._clock = clock
-        self._sleep = sleep
-        self.limiter = RateLimiter(calls_per_minute, calls_per_hour, clock=clock, sleep=sleep)
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self.limiter = RateLimiter(calls_per_minute, calls_per_hour, clock=self._clock, sleep=self._sleep)
         self.stats: Counter = Counter()
         self._token: str | None = None
+
+    def sleep(self, seconds: float) -> None:
+        """Wait on the client's clock (patched in tests, scaled by nobody)."""
+        self._sleep(seconds)
 
     # -- tokens
     def token(self) -> str:

@@ -365,18 +365,20 @@ def validated_inputs(module) -> dict:
     return inputs
 
 
-def submit_all(module, client, inputs: dict, to_submit: list) -> tuple[dict, dict]:
-    """POST for each device (paced by the client); returns (actions created, errors by device)."""
-    created, errors = {}, {}
+def submit_all(module, client, inputs: dict, to_submit: list) -> tuple[dict, list, dict]:
+    """POST for each device (paced by the client): (actions by device, devices with a new action, errors)."""
+    actions, new, errors = {}, [], {}
     for machine_id in to_submit:
         try:
-            action, _new = submit_stop_and_quarantine(client, machine_id, inputs["sha1"], inputs["comment"])
-            created[machine_id] = action
+            actions[machine_id], created = submit_stop_and_quarantine(client, machine_id, inputs["sha1"], inputs["comment"])
         except DefenderError as exc:
             if module.params["machine_id"] is not None:
                 fail_with_error(module, exc, changed=False, api_calls=dict(client.stats))
             errors[machine_id] = exc
-    return created, errors
+            continue
+        if created:
+            new.append(machine_id)
+    return actions, new, errors
 
 
 def wait_for(module, client, actions: dict, result: dict) -> tuple[dict, list]:
@@ -438,10 +440,10 @@ def main():
                                  "body": {"Comment": inputs["comment"], "Sha1": inputs["sha1"]}}
         finish(module, client, result, existing, {}, single)
 
-    created, errors = submit_all(module, client, inputs, to_submit)
-    result = {"changed": bool(created), "created_machine_ids": [m for m in to_submit if m in created],
-              "existing_machine_ids": sorted(existing), "auth_method": client.tokens.method}
-    actions = {**existing, **created}
+    submitted, new, errors = submit_all(module, client, inputs, to_submit)
+    result = {"changed": bool(new), "created_machine_ids": new,
+              "existing_machine_ids": sorted(set(existing) | (set(submitted) - set(new))), "auth_method": client.tokens.method}
+    actions = {**existing, **submitted}
     if module.params["wait"] and actions:
         actions, timed_out = wait_for(module, client, actions, result)
         for machine_id in timed_out:

@@ -43,6 +43,7 @@ class FakeResponse:
         self._body = body
         self.headers = requests.structures.CaseInsensitiveDict(headers or {})
         self.content = b"" if body is None else json.dumps(body).encode()
+        self.text = self.content.decode()
         self.reason = "Fake"
 
     def json(self):
@@ -66,6 +67,15 @@ class FakeSession:
         call = {"method": method, "url": url, "params": dict(params or {}), "json": json, "headers": dict(headers or {}), **kwargs}
         self.calls.append(call)
         return self.handler(call)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+    def close(self):
+        pass
 
     def calls_to(self, method: str, fragment: str) -> list:
         return [c for c in self.calls if c["method"] == method and fragment in c["url"]]

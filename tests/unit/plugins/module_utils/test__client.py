@@ -1,0 +1,257 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+import requests
+
+from ansible_collections.secops.defender.plugins.module_utils._auth import StaticTokenProvider
+from ansible_collections.secops.defender.plugins.module_utils._client import (
+    DefenderClient,
+    RateLimiter,
+    api_key,
+    build_session,
+)
+from ansible_collections.secops.defender.plugins.module_utils._errors import AmbiguousRequestError, DefenderError
+from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession, ScriptedHandler, error
+
+API = "https://api.example.test"
+
+
+class Clock:
+    """A fake monotonic clock advanced by the fake sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class RenewingTokens:
+    method = "client_secret"
+    refreshable = True
+
+    def __init__(self) -> None:
+        self.issued = 0
+
+    def get_token(self, force_refresh: bool = False) -> str:
+        self.issued += 1
+        return f"token-{self.issued}"
+
+
+def make_client(script, default=None, tokens=None, **kwargs):
+    clock = Clock()
+    session = FakeSession(ScriptedHandler(script, default))
+    client = DefenderClient(API, tokens or StaticTokenProvider("tok"), session, clock=clock, sleep=clock.sleep, **kwargs)
+    return client, session, clock
+
+
+def test_api_key_templates_ids():
+    assert api_key("post", "/api/machines/abc/StopAndQuarantineFile") == "POST /api/machines/{id}/StopAndQuarantineFile"
+    assert api_key("GET", "/api/machineactions/1234") == "GET /api/machineactions/{id}"
+    assert api_key("GET", "/api/machineactions") == "GET /api/machineactions"
+    assert api_key("GET", "/api/files/ab/machines") == "GET /api/files/{id}/machines"
+
+
+def test_rate_limiter_paces_each_api_separately():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=3, per_hour=100, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire("A")
+    limiter.acquire("B")  # another API is not slowed down
+    assert clock.sleeps == []
+    limiter.acquire("A")
+    assert clock.sleeps == [60.0]
+
+
+def test_rate_limiter_hourly_budget():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=100, per_hour=5, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.acquire("A")
+        clock.now += 61
+    limiter.acquire("A")
+    assert clock.sleeps and sum(clock.sleeps) == pytest.approx(3600 - 5 * 61)
+
+
+def test_429_waits_retry_after_then_succeeds():
+    client, session, clock = make_client([
+        ("GET", "/api/machines/x", error(429, "TooManyRequests", headers={"Retry-After": "7"})),
+        ("GET", "/api/machines/x", FakeResponse(200, {"id": "x"})),
+    ])
+    assert client.get("/api/machines/x") == {"id": "x"}
+    assert len(session.calls) == 2
+    assert clock.sleeps == [7.0]
+    assert client.stats["429"] == 1
+
+
+def test_429_on_post_is_resent_because_nothing_was_created():
+    client, session, clock = make_client([
+        ("POST", "/Stop", error(429, "TooManyRequests", headers={"Retry-After": "0.5"})),
+        ("POST", "/Stop", FakeResponse(201, {"id": "a1"})),
+    ])
+    assert client.post("/api/machines/m/StopAndQuarantineFile", {"Comment": "c", "Sha1": "s"}) == {"id": "a1"}
+    assert len(session.calls_to("POST", "/Stop")) == 2
+    assert clock.sleeps == [0.5]
+
+
+def test_429_gives_up_at_the_retry_deadline_with_the_api_error():
+    client, session, _clock = make_client([], default=lambda call: error(429, "TooManyRequests", target="r-9",
+                                                                          headers={"Retry-After": "40"}),
+                                          retry_timeout=100)
+    with pytest.raises(DefenderError) as info:
+        client.get("/api/machineactions")
+    assert info.value.status == 429 and info.value.code == "TooManyRequests" and info.value.target == "r-9"
+    assert "still throttled" in str(info.value)
+    assert len(session.calls) == 3  # 0 s, 40 s, 80 s; the next wait would pass 100 s
+
+
+def test_get_retries_5xx_with_backoff():
+    client, session, clock = make_client([
+        ("GET", "/x", error(500, "InternalServerError")),
+        ("GET", "/x", error(503, "ServiceUnavailable")),
+        ("GET", "/x", FakeResponse(200, {"ok": True})),
+    ])
+    assert client.get("/x") == {"ok": True}
+    assert len(session.calls) == 3
+    assert len(clock.sleeps) == 2 and 0.5 <= clock.sleeps[0] <= 1.0 and 1.0 <= clock.sleeps[1] <= 2.0
+
+
+def test_get_gives_up_after_max_attempts():
+    client, session, _clock = make_client([], default=lambda call: error(500, "InternalServerError", target="t-1"),
+                                          max_attempts=3)
+    with pytest.raises(DefenderError) as info:
+        client.get("/x")
+    assert info.value.status == 500 and info.value.target == "t-1"
+    assert len(session.calls) == 3
+
+
+def test_post_5xx_is_ambiguous_and_not_resent():
+    client, session, _clock = make_client([("POST", "/x", error(503, "ServiceUnavailable"))])
+    with pytest.raises(AmbiguousRequestError):
+        client.post("/x", {})
+    assert len(session.calls) == 1
+
+
+def test_post_read_timeout_is_ambiguous():
+    client, session, _clock = make_client([("POST", "/x", requests.exceptions.ReadTimeout("read timed out"))])
+    with pytest.raises(AmbiguousRequestError) as info:
+        client.post("/x", {})
+    assert info.value.code == "Timeout"
+    assert len(session.calls) == 1
+
+
+def test_post_connection_refused_is_resent_because_it_never_left():
+    refused = requests.exceptions.ConnectionError(Exception("NewConnectionError: [Errno 111] Connection refused"))
+    client, session, _clock = make_client([("POST", "/x", refused), ("POST", "/x", FakeResponse(201, {"id": 1}))])
+    assert client.post("/x", {}) == {"id": 1}
+    assert len(session.calls) == 2
+
+
+def test_401_renews_the_token_once():
+    tokens = RenewingTokens()
+    client, session, _clock = make_client([
+        ("GET", "/x", error(401, "Unauthorized")),
+        ("GET", "/x", FakeResponse(200, {"ok": 1})),
+    ], tokens=tokens)
+    assert client.get("/x") == {"ok": 1}
+    assert [c["headers"]["Authorization"] for c in session.calls] == ["Bearer token-1", "Bearer token-2"]
+
+
+def test_401_twice_is_reported():
+    client, _session, _clock = make_client([], default=lambda call: error(401, "Unauthorized", "expired"),
+                                           tokens=RenewingTokens())
+    with pytest.raises(DefenderError) as info:
+        client.get("/x")
+    assert info.value.status == 401
+
+
+def test_static_token_is_not_renewed():
+    client, session, _clock = make_client([("GET", "/x", error(401, "Unauthorized"))])
+    with pytest.raises(DefenderError) as info:
+        client.get("/x")
+    assert info.value.status == 401 and len(session.calls) == 1
+
+
+def test_error_mapping_carries_status_code_message_target_and_hint():
+    client, _session, _clock = make_client([("POST", "/x", error(403, "Forbidden", "The application does not have any "
+                                                                 "of the required application permissions "
+                                                                 "(Machine.Read.All, Machine.ReadWrite.All) to access "
+                                                                 "the resource.", target="43f4"))])
+    with pytest.raises(DefenderError) as info:
+        client.post("/x", {})
+    err = info.value
+    assert (err.status, err.code, err.target) == (403, "Forbidden", "43f4")
+    text = str(err)
+    assert "HTTP 403" in text and "request id 43f4" in text and "Machine.Read.All" in text and "admin consent" in text
+
+
+def test_paging_follows_next_link():
+    client, session, _clock = make_client([
+        ("GET", "$skip=2", FakeResponse(200, {"value": [3]})),
+        ("GET", "/api/machines", FakeResponse(200, {"value": [1, 2], "@odata.nextLink": f"{API}/api/machines?$skip=2"})),
+    ])
+    assert client.get_all("/api/machines") == [1, 2, 3]
+    assert len(session.calls) == 2
+
+
+def test_paging_with_top_and_skip():
+    pages = {0: [1, 2], 2: [3, 4], 4: [5]}
+    client, session, _clock = make_client([], default=lambda call: FakeResponse(
+        200, {"value": pages[int(call["params"].get("$skip", 0))]}))
+    assert client.get_all("/api/machineactions", page_size=2) == [1, 2, 3, 4, 5]
+    assert [c["params"].get("$skip", 0) for c in session.calls] == [0, 2, 4]
+    assert all(c["params"]["$top"] == 2 for c in session.calls)
+
+
+def test_next_link_to_another_host_is_refused():
+    client, _session, _clock = make_client([
+        ("GET", "/api/machines", FakeResponse(200, {"value": [1], "@odata.nextLink": "https://evil.test/api/machines"})),
+    ])
+    with pytest.raises(DefenderError) as info:
+        client.get_all("/api/machines")
+    assert info.value.code == "UnexpectedNextLink"
+
+
+def test_tls_error_is_clear_and_not_retried():
+    bad = requests.exceptions.SSLError("HTTPSConnectionPool: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed")
+    client, session, _clock = make_client([("GET", "/x", bad)])
+    with pytest.raises(DefenderError) as info:
+        client.get("/x")
+    assert info.value.code == "TLSError" and "ca_path" in str(info.value)
+    assert len(session.calls) == 1
+
+
+def test_every_call_sends_the_bearer_token_and_user_agent():
+    session = build_session(True, None, 5)
+    assert session.headers["User-Agent"].startswith("ansible-collection-secops.defender/")
+
+
+@pytest.mark.parametrize("verify", ["/tmp/our-ca.pem", False])
+def test_session_verify_wins_over_requests_ca_bundle(monkeypatch, verify):
+    """REQUESTS_CA_BUNDLE replaces Session.verify unless verify is passed per request."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = build_session(verify, "http://proxy.test:3128", 5)
+    seen = {}
+
+    def send(adapter, request, **kwargs):
+        seen.update(kwargs)
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b"{}"  # pylint: disable=protected-access
+        return response
+    with mock.patch.object(requests.adapters.HTTPAdapter, "send", send):
+        session.get("https://api.example.test/api/machines")
+    assert seen["verify"] == verify
+    assert seen["proxies"]["https"] == "http://proxy.test:3128"
+    assert seen["timeout"] == 5
