@@ -114,7 +114,7 @@ class _Parser:
         while self.peek().kind == "op" and self.peek().value == "or":
             self.take()
             right = self.parse_and()
-            left = (lambda a, b: lambda e: a(e) or b(e))(left, right)
+            left = _either(left, right)
         return left
 
     def parse_and(self) -> Predicate:
@@ -122,7 +122,7 @@ class _Parser:
         while self.peek().kind == "op" and self.peek().value == "and":
             self.take()
             right = self.parse_unary()
-            left = (lambda a, b: lambda e: a(e) and b(e))(left, right)
+            left = _both(left, right)
         return left
 
     def parse_unary(self) -> Predicate:
@@ -214,6 +214,14 @@ class _Parser:
             items = entity.get(prop) or []
             return quantifier(inner({var: item}) for item in items)
         return check
+
+
+def _either(left: Predicate, right: Predicate) -> Predicate:
+    return lambda entity: left(entity) or right(entity)
+
+
+def _both(left: Predicate, right: Predicate) -> Predicate:
+    return lambda entity: left(entity) and right(entity)
 
 
 def _getter(prop: str, lambda_var: str | None) -> Callable[[dict], Any]:

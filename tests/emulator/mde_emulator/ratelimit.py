@@ -38,7 +38,7 @@ class RateLimiter:
                     oldest = calls[start + in_window - limit]
                     waits.append(oldest + window - now)
             if waits:
-                return max(max(waits), 0.0)
+                return max(*waits, 0.0)
             calls.append(now)
             return None
 

@@ -85,28 +85,27 @@ class Emu:
         return self.control("GET", "log").json()["requests"]
 
 
-@pytest.fixture(scope="session")
-def emulator_process(tmp_path_factory):
+@pytest.fixture(scope="session", name="emulator_process")
+def fixture_emulator_process(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("mde-state")
     env = dict(os.environ, PYTHONPATH=EMULATOR_ROOT)
-    proc = subprocess.Popen([sys.executable, "-m", "mde_emulator", "--state-dir", str(state_dir), "--port", "0"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    info_path = state_dir / "emulator.json"
-    deadline = time.monotonic() + 30
-    while not info_path.exists():
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited: %s" % proc.stderr.read().decode())
-        if time.monotonic() > deadline:
+    command = [sys.executable, "-m", "mde_emulator", "--state-dir", str(state_dir), "--port", "0"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        info_path = state_dir / "emulator.json"
+        deadline = time.monotonic() + 30
+        while not info_path.exists():
+            if proc.poll() is not None:
+                raise RuntimeError("emulator exited: %s" % proc.stderr.read().decode())
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("emulator did not start")
+            time.sleep(0.05)
+        yield json.loads(info_path.read_text())
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            raise RuntimeError("emulator did not start")
-        time.sleep(0.05)
-    info = json.loads(info_path.read_text())
-    yield info
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pathlib
 import time
 
 import msal
@@ -65,7 +66,7 @@ def test_msal_client_secret(emu, monkeypatch):
 
 def test_msal_certificate_sha1_thumbprint(emu):
     client = emu.client("cert")
-    pem = open(client["certificate_path"], encoding="ascii").read()
+    pem = pathlib.Path(client["certificate_path"]).read_text(encoding="ascii")
     result = msal_app(emu, client["client_id"], {"private_key": pem, "thumbprint": client["thumbprint"]}).acquire_token_for_client([SCOPE])
     assert "access_token" in result, result
     assert claims_of(result["access_token"])["appid"] == client["client_id"]
@@ -78,7 +79,7 @@ def test_msal_certificate_sha1_thumbprint(emu):
 def test_msal_certificate_public_certificate_sha256(emu):
     """With only public_certificate, msal 1.3x signs PS256 with an x5t#S256 header: accepted too."""
     client = emu.client("cert")
-    pem = open(client["certificate_path"], encoding="ascii").read()
+    pem = pathlib.Path(client["certificate_path"]).read_text(encoding="ascii")
     cert_only = pem[:pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
     app = msal_app(emu, client["client_id"], {"private_key": pem, "public_certificate": cert_only})
     result = app.acquire_token_for_client([SCOPE])
@@ -130,7 +131,7 @@ def _assertion(key, thumbprint_hex: str, claims: dict) -> str:
                                           ({"iss": "someone-else"}, 700021)])
 def test_assertion_claims_are_checked(emu, change, code):
     client = emu.client("cert")
-    key = serialization.load_pem_private_key(open(client["certificate_path"], "rb").read(), None)
+    key = serialization.load_pem_private_key(pathlib.Path(client["certificate_path"]).read_bytes(), None)
     now = time.time()
     claims = {"aud": "%s/%s/oauth2/v2.0/token" % (emu.url, emu.tenant), "iss": client["client_id"], "sub": client["client_id"],
               "exp": now + 600, "iat": now, "jti": "1"}

@@ -18,8 +18,8 @@ def get(emu, path, **params):
     return emu.call("GET", path + ("?" + query if query else ""))
 
 
-@pytest.fixture
-def three_actions(emu):
+@pytest.fixture(name="three_actions")
+def fixture_three_actions(emu):
     ids = {}
     for name in ("desk-01", "desk-02", "srv-01"):
         ids[name] = emu.quarantine(name).json()["id"]
@@ -36,7 +36,8 @@ def test_list_actions_shape_and_order(emu, three_actions):
     assert "lastUpdateDateTimeUtc" in body["value"][0]
 
 
-def test_list_last_update_field_can_mimic_the_doc_examples(emu, three_actions):
+@pytest.mark.usefixtures("three_actions")
+def test_list_last_update_field_can_mimic_the_doc_examples(emu):
     emu.config(list_last_update_field="lastUpdateTimeUtc")
     action = values(get(emu, "/api/machineactions"))[0]
     assert "lastUpdateTimeUtc" in action and "lastUpdateDateTimeUtc" not in action
@@ -73,7 +74,8 @@ def test_requestor_and_id_filters(emu, three_actions):
 @pytest.mark.parametrize("expr", ["title eq 'x'", "computerDnsName eq 'desk-01.contoso.local'", "foo eq 'x'", "status eq",
                                   "status eq 'Pending' and", "(status eq 'Pending'", "creationDateTimeUtc gt '2020-01-01'",
                                   "lastUpdateDateTimeUtc gt 2020-01-01Z", "status eq 'it's'"])
-def test_unsupported_or_malformed_filter_is_odata_error(emu, three_actions, expr):
+@pytest.mark.usefixtures("three_actions")
+def test_unsupported_or_malformed_filter_is_odata_error(emu, expr):
     assert error_of(get(emu, "/api/machineactions", **{"$filter": expr}))[:2] == (400, "ODataError")
 
 
