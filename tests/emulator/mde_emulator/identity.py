@@ -340,7 +340,7 @@ class Identity:
         """Claims of a valid access token for the API; raises ApiError 401 otherwise."""
         if not authorization:
             raise unauthorized("Authorization header is missing")
-        scheme, _, token = authorization.strip().partition(" ")
+        scheme, _sep, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("Authorization header is malformed: expected 'Bearer <token>'")
         try:

@@ -198,7 +198,7 @@ class _Parser:
 
     def parse_any(self) -> Predicate:
         path = self.take("name").value
-        prop, _, func = path.partition("/")
+        prop, _sep, func = path.partition("/")
         if func.lower() not in ("any", "all") or self.property_type(prop) != "collection":
             raise odata_error("The query specified in the URI is not valid. Unsupported path '%s'." % path)
         self.take("(")

@@ -35,7 +35,7 @@ def test_read_and_file_and_indicator_roles(emu):
 def test_missing_or_malformed_token(emu, header):
     headers = {"Authorization": header} if header else {}
     resp = emu.call("GET", "/api/machines", client=None, headers=headers)
-    status, code, _ = error_of(resp)
+    status, code = error_of(resp)[:2]
     assert (status, code) == (401, "Unauthorized")
     assert resp.json()["error"]["target"]
 
@@ -66,7 +66,7 @@ def test_rate_limit_after_100_calls_per_api_and_client(emu):
     emu.config(time_scale=10)
     action = emu.quarantine("desk-01").json()
     path = "/api/machineactions/" + action["id"]
-    statuses = [emu.call("GET", path).status_code for _ in range(100)]
+    statuses = [emu.call("GET", path).status_code for _call in range(100)]
     assert statuses == [200] * 100
     resp = emu.call("GET", path)
     assert error_of(resp)[:2] == (429, "TooManyRequests")
@@ -83,7 +83,7 @@ def test_rate_limit_after_100_calls_per_api_and_client(emu):
 
 def test_retry_after_is_an_integer_at_scale_1_and_a_429_is_not_counted(emu):
     emu.config(rate_limit_per_minute=2)
-    for _ in range(2):
+    for _call in range(2):
         assert emu.call("GET", "/api/machines").status_code == 200
     first = emu.call("GET", "/api/machines")
     assert first.status_code == 429 and first.headers["Retry-After"].isdigit()
@@ -95,7 +95,7 @@ def test_retry_after_is_an_integer_at_scale_1_and_a_429_is_not_counted(emu):
 
 def test_hourly_limit(emu):
     emu.config(rate_limit_per_minute=1000, rate_limit_per_hour=3)
-    assert [emu.call("GET", "/api/machines").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert [emu.call("GET", "/api/machines").status_code for _call in range(4)] == [200, 200, 200, 429]
 
 
 @pytest.mark.parametrize("kind, status, code", [("500", 500, "InternalServerError"), ("503", 503, "ServiceUnavailable"),
