@@ -47,6 +47,7 @@ in_collection = cd $(COLLECTION_DIR) && env PATH="$(call core_path,$(1))" ANSIBL
 # Steps of `make test` may run zero tests while the code is being written; `make test`
 # sets REQUIRE_TESTS=1 so that an empty step fails there.
 REQUIRE_TESTS ?= 0
+DEMO_PLAYBOOK ?= playbooks/demo.yml
 # Drops pip's notes about this machine's local index paths from ansible-test's output
 # (hundreds of "Location ... is ignored" lines); the exit status is ansible-test's (pipefail).
 QUIET_PIP := 2>&1 | { grep --line-buffered -v -E "^(.\[[0-9;]*m)?(WARNING: Location '.*' is ignored|Looking in (indexes|links):|Processing /opt/)" || true; }
@@ -154,11 +155,11 @@ _integration-%:
 	    --python $(call core_pyver,$*) $(COLOR) $(INTEGRATION_ARGS)'
 
 demo: venv-core219 layout
-	@test -f playbooks/demo.yml || { echo "ERROR: playbooks/demo.yml does not exist yet"; exit 1; }
+	@test -f $(DEMO_PLAYBOOK) || { echo "ERROR: $(DEMO_PLAYBOOK) does not exist yet"; exit 1; }
 	@EMULATOR_PYTHON=$(VENV)/core219/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh --module-env $(OUTPUT)/emulator-demo -- \
 	  bash -c '$(call in_collection,core219) ANSIBLE_PYTHON_INTERPRETER=$(VENV)/core219/bin/python \
 	    ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_FORCE_COLOR=$(if $(CI),0,1) ANSIBLE_NOCOLOR=$(if $(CI),1,0) \
-	    $(VENV)/core219/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml $(DEMO_ARGS)'
+	    $(VENV)/core219/bin/ansible-playbook -i localhost, -c local $(DEMO_PLAYBOOK) $(DEMO_ARGS)'
 
 # --- release checks ------------------------------------------------------------------
 .PHONY: release-checks

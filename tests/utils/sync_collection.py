@@ -29,7 +29,7 @@ import sys
 
 # Never copied from the checkout, never deleted from the copy.
 GENERATED = ('.git/', '.venv/', 'build/', 'tests/output/', '.ansible/', '.pytest_cache/')
-KEEP_IN_DEST = ('tests/output/', '.ansible/', 'tests/integration/integration_config.yml',
+KEEP_IN_DEST = ('.git/', 'tests/output/', '.ansible/', 'tests/integration/integration_config.yml',
                 'tests/integration/inventory')
 
 
