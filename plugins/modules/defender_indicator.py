@@ -20,7 +20,7 @@ description:
   - An update sends the whole indicator, the fields already set included, because Defender replaces the indicator
     with the body it receives.
 author:
-  - secops.defender contributors
+  - secops.defender contributors (@secops)
 options:
   state:
     description:

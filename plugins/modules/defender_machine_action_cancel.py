@@ -12,12 +12,12 @@ description:
   - Cancels a Microsoft Defender for Endpoint machine action (C(POST /api/machineactions/{id}/cancel)) that is still
     C(Pending) or C(InProgress), with a comment for the audit trail.
   - B(Idempotent.) The action is read first. An action that has already finished (C(Succeeded), C(Failed),
-    C(TimeOut) or C(Cancelled)) is not an error: nothing is sent, C(changed=false) and the action is returned.
+    C(TimeOut) or C(Cancelled)) is not an error; nothing is sent, C(changed=false) and the action is returned.
     The same holds when the action finishes between the read and the cancel request.
   - B(Never sent twice.) When the cancel request fails without a clear answer (server error, timeout), the action
     is read back instead of sending the request again.
 author:
-  - secops.defender contributors
+  - secops.defender contributors (@secops)
 options:
   id:
     description:

@@ -10,14 +10,14 @@ short_description: Get Defender for Endpoint machine actions, optionally waiting
 version_added: 1.0.0
 description:
   - Reads Microsoft Defender for Endpoint machine actions (response actions such as C(StopAndQuarantineFile) or
-    C(Isolate)): one by O(id) (C(GET /api/machineactions/{id})), or a list (C(GET /api/machineactions)) narrowed by
+    C(Isolate)), either one by O(id) (C(GET /api/machineactions/{id})) or a list (C(GET /api/machineactions)) narrowed by
     O(machine_id), O(type), O(status), O(requestor), O(created_after) and O(sha1).
   - Every page of the list is read (C(@odata.nextLink), else C($top)/C($skip) with O(page_size)).
   - With O(wait_for_terminal=true), waits until every action found is C(Succeeded), C(Failed), C(TimeOut) or
     C(Cancelled). One action is polled by id; several are polled with one list query per poll, so the number of
     calls does not grow with the number of actions.
 author:
-  - secops.defender contributors
+  - secops.defender contributors (@secops)
 options:
   id:
     description:

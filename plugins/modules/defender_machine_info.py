@@ -23,7 +23,7 @@ description:
     device (C(mergedIntoMachineId)) are left out unless O(include_duplicates=true).
   - Every page of the answer is read (C(@odata.nextLink), else C($top)/C($skip) with O(page_size)).
 author:
-  - secops.defender contributors
+  - secops.defender contributors (@secops)
 options:
   machine_id:
     description:
@@ -52,7 +52,7 @@ options:
   filter:
     description:
       - A raw OData C($filter) for C(GET /api/machines), for example V(riskScore eq 'High') or
-        V(machineTags/any(tag: tag eq 'ring0')). Defender filters on C(computerDnsName), C(id), C(version),
+        V(machineTags/any(t:t eq 'ring0'\)). Defender filters on C(computerDnsName), C(id), C(version),
         C(deviceValue), C(aadDeviceId), C(machineTags), C(lastSeen), C(exposureLevel), C(onboardingStatus),
         C(lastIpAddress), C(healthStatus), C(osPlatform), C(riskScore) and C(rbacGroupId).
       - Sent as given; quote string literals yourself (a quote inside a literal is doubled, C('')).
