@@ -9,6 +9,7 @@ import socket
 import ssl
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -375,6 +376,17 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _serve(self) -> None:
+        try:
+            self._serve_one()
+        except (ConnectionError, ssl.SSLError, socket.timeout):
+            self.close_connection = True
+        except Exception:  # pylint: disable=broad-except
+            # An emulator bug must still look like a service error, not like a dropped connection.
+            traceback.print_exc()
+            self.close_connection = True
+            self._respond(500, api_error_body("InternalServerError", "Emulator error (see its stderr)", new_guid()), {})
+
+    def _serve_one(self) -> None:
         body = self._read_body()
         emulator = self.server.emulator
         if self.path.startswith("/_emulator/"):

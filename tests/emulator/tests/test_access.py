@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import ssl
 import time
 
 import pytest
@@ -172,3 +174,21 @@ def test_log_records_clients_and_never_secrets_or_tokens(emu):
 
 def test_unknown_route(emu):
     assert error_of(emu.call("GET", "/api/nothing-here"))[:2] == (404, "NotFound")
+
+
+def test_keep_alive_and_content_type(emu):
+    connection = http.client.HTTPSConnection(emu.url.split("//")[1], context=ssl.create_default_context(cafile=emu.ca))
+    try:
+        for _call in range(3):
+            connection.request("GET", "/api/machines", headers={"Authorization": "Bearer " + emu.token()})
+            resp = connection.getresponse()
+            resp.read()
+            assert resp.status == 200
+            assert resp.getheader("Content-Type") == "application/json; charset=utf-8"
+            assert resp.getheader("Connection") != "close"
+        sock = connection.sock
+        connection.request("GET", "/api/machines", headers={"Authorization": "Bearer " + emu.token()})
+        connection.getresponse().read()
+        assert connection.sock is sock  # the same TCP connection served every request
+    finally:
+        connection.close()

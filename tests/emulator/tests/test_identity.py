@@ -50,6 +50,10 @@ def test_openid_configuration(emu):
 def test_msal_client_secret(emu, monkeypatch):
     # The CA bundle exported on the machine points elsewhere: only the per-request verify makes this work.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    trapped = requests.Session()
+    trapped.verify = emu.ca  # ignored: the environment's bundle wins when a call passes no verify
+    with pytest.raises(requests.exceptions.SSLError):
+        trapped.get("%s/%s/v2.0/.well-known/openid-configuration" % (emu.url, emu.tenant), timeout=10)
     client = emu.client("full")
     result = msal_app(emu, client["client_id"], client["client_secret"]).acquire_token_for_client([SCOPE])
     assert "access_token" in result, result
