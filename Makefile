@@ -65,6 +65,7 @@ help:
 	@echo "make release-checks   changelog lint, build, ansible-doc, galaxy-importer, docs lint, ansible-lint, EE"
 	@echo "make test             all of the above; stops at the first failure; prints a summary"
 	@echo "make bench            tests/bench/run.py, when it exists"
+	@echo "make changelog        antsibull-changelog release: fragments -> CHANGELOG.rst (when releasing)"
 	@echo "make clean            remove build output (make clean-venv also removes .venv)"
 
 # --- virtualenvs ---------------------------------------------------------------------
@@ -178,10 +179,15 @@ bench: venv-core219 layout
 	  PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/emulator $(VENV)/core219/bin/python tests/bench/run.py $(BENCH_ARGS); \
 	else echo "SKIP: tests/bench/run.py does not exist yet"; fi
 
+# Turns the fragments into CHANGELOG.rst for the version in galaxy.yml (run when releasing).
+.PHONY: changelog
+changelog: venv-tools
+	$(VENV)/tools/bin/antsibull-changelog release
+
 .PHONY: clean clean-venv
 clean:
 	rm -rf $(BUILD) $(OUTPUT) tests/integration/integration_config.yml tests/integration/inventory \
-	  .pytest_cache importer_result.json secops-defender-*.tar.gz
+	  .pytest_cache .hypothesis importer_result.json secops-defender-*.tar.gz
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 clean-venv: clean
 	rm -rf $(VENV)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 # Never copied from the checkout, never deleted from the copy.
-GENERATED = ('.git/', '.venv/', 'build/', 'tests/output/', '.ansible/', '.pytest_cache/')
+GENERATED = ('.git/', '.venv/', 'build/', 'tests/output/', '.ansible/', '.pytest_cache/', '.hypothesis/')
 KEEP_IN_DEST = ('.git/', 'tests/output/', '.ansible/', 'tests/integration/integration_config.yml',
                 'tests/integration/inventory')
 
