@@ -119,12 +119,15 @@ class Emulator:
         params = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         request_id = new_guid()
         fault = self.faults.take(method, path)
-        if fault and fault["kind"] == "delay":
-            time.sleep(fault["delay"])
+        delay = fault["delay"] if fault and fault["kind"] == "delay" else 0.0
+        if delay and fault["when"] == "before":
+            time.sleep(delay)  # a slow request: processed late
         if fault and fault["kind"] != "delay" and fault["when"] == "before":
             answer = self.fault_answer(fault, path, request_id)
         else:
             answer = self.dispatch(method, path, params, headers, body, base, request_id)
+            if delay and fault["when"] == "after":
+                time.sleep(delay)  # a slow answer: processed now, answered late
             if fault and fault["kind"] != "delay":
                 processed = answer
                 answer = self.fault_answer(fault, path, request_id)

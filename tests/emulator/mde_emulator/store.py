@@ -155,6 +155,27 @@ class Store:
             record.update(copy.deepcopy(entry))
             record["sha1"] = record["sha1"].lower()
             self.files[record["sha1"]] = record
+        for entry in seed.get("actions", []):
+            self._seed_action(entry, now)
+
+    def _seed_action(self, entry: dict, now: float) -> None:
+        """A pre-existing action (any type) frozen at its seeded status, e.g. noise in GET /api/machineactions."""
+        machine = self.machines[entry["machineId"].lower()]
+        if "creationDateTimeUtc" in entry:
+            created = parse_iso(entry["creationDateTimeUtc"])
+        else:
+            created = now - float(entry.get("age_seconds", 3600))
+        updated = parse_iso(entry["lastUpdateDateTimeUtc"]) if entry.get("lastUpdateDateTimeUtc") else created
+        sha1 = entry.get("sha1")
+        action = self._new_action(machine, sha1.lower() if sha1 else None, entry.get("requestorComment", ""),
+                                  entry.get("requestor", "Analyst@contoso.com"))
+        action.update({"id": entry.get("id", action["id"]).lower(), "created": created, "type": entry.get("type", "StopAndQuarantineFile"),
+                       "scope": entry.get("scope"),
+                       "forced": (entry.get("status", "Succeeded"), updated, int(entry.get("errorHResult", 0))),
+                       # Seeded timestamps are shown verbatim: a float cannot hold 7 fractional digits of an epoch time.
+                       "created_text": entry.get("creationDateTimeUtc"),
+                       "updated_text": entry.get("lastUpdateDateTimeUtc") or entry.get("creationDateTimeUtc")})
+        self.actions[action["id"]] = action
 
     # --- machines and files ---------------------------------------------------------------
     def find_machine(self, key: str) -> dict | None:
@@ -192,9 +213,16 @@ class Store:
 
     # --- machine actions ----------------------------------------------------------------
     def create_stop_and_quarantine(self, machine: dict, sha1: str, comment: str, requestor: str) -> dict:
+        action = self._new_action(machine, sha1, comment, requestor)
+        self.actions[action["id"]] = action
+        return action
+
+    def _new_action(self, machine: dict, sha1: str | None, comment: str, requestor: str) -> dict:
         now = self.clock.now()
         action = {
             "id": new_guid(),
+            "type": "StopAndQuarantineFile",
+            "scope": None,
             "machine_id": machine["id"],
             "computerDnsName": machine["computerDnsName"],
             "sha1": sha1,
@@ -211,7 +239,6 @@ class Store:
             "cancel": None,
             "forced": None,
         }
-        self.actions[action["id"]] = action
         return action
 
     def action_state(self, action: dict, now: float | None = None) -> tuple[str, float, int]:
@@ -239,25 +266,31 @@ class Store:
     def action_entity(self, action: dict, last_update_field: str = "lastUpdateDateTimeUtc") -> dict:
         status, updated, hresult = self.action_state(action)
         cancel = action["cancel"] or {}
+        if action["type"] == "StopAndQuarantineFile" and action["sha1"]:
+            title = "Stop and quarantine file %s on %s" % (action["sha1"], action["computerDnsName"])
+            file_info = {"fileIdentifier": action["sha1"], "fileIdentifierType": "Sha1"}
+        else:
+            title = "%s on %s" % (action["type"], action["computerDnsName"])
+            file_info = None
         values = {
             "id": action["id"],
-            "type": "StopAndQuarantineFile",
-            "title": "Stop and quarantine file %s on %s" % (action["sha1"], action["computerDnsName"]),
+            "type": action["type"],
+            "title": title,
             "requestor": action["requestor"],
             "requestorComment": action["comment"],
             "status": status,
             "machineId": action["machine_id"],
             "computerDnsName": action["computerDnsName"],
-            "creationDateTimeUtc": iso(action["created"]),
-            "lastUpdateDateTimeUtc": iso(updated),
+            "creationDateTimeUtc": action.get("created_text") or iso(action["created"]),
+            "lastUpdateDateTimeUtc": (action.get("updated_text") if action["forced"] else None) or iso(updated),
             "cancellationRequestor": cancel.get("requestor"),
             "cancellationComment": cancel.get("comment"),
             "cancellationDateTimeUtc": iso(cancel.get("time")),
             "errorHResult": hresult,
-            "scope": None,
+            "scope": action["scope"],
             "externalId": None,
             "requestSource": "PublicApi",
-            "relatedFileInfo": {"fileIdentifier": action["sha1"], "fileIdentifierType": "Sha1"},
+            "relatedFileInfo": file_info,
             "commands": [],
             "troubleshootInfo": None,
         }
@@ -270,7 +303,8 @@ class Store:
     def active_action_for(self, machine_id: str, sha1: str) -> dict | None:
         now = self.clock.now()
         for action in self.actions.values():
-            if action["machine_id"] == machine_id and action["sha1"] == sha1 and self.action_state(action, now)[0] in ACTIVE:
+            if action["machine_id"] == machine_id and action["type"] == "StopAndQuarantineFile" and action["sha1"] == sha1 \
+                    and self.action_state(action, now)[0] in ACTIVE:
                 return action
         return None
 
@@ -279,9 +313,11 @@ class Store:
 
     def cancel(self, action: dict, requestor: str, comment: str) -> None:
         action["cancel"] = {"requestor": requestor, "comment": comment, "time": self.clock.now()}
+        action["forced"] = None  # a frozen Pending/InProgress action (seeded or forced) can be cancelled too
 
     def force_status(self, action: dict, status: str, hresult: int) -> None:
         action["forced"] = (status, self.clock.now(), hresult)
+        action["updated_text"] = None
 
     # --- indicators ---------------------------------------------------------------------
     def indicator_key(self, indicator_type: str, value: str) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -148,3 +149,26 @@ def test_forced_status_control(emu):
     assert resp.status_code == 200
     got = emu.call("GET", "/api/machineactions/" + action["id"]).json()
     assert got["status"] == "Failed" and got["errorHResult"] == -1
+
+
+def test_seeded_actions_of_other_types(emu):
+    seed = emu.control("GET", "state").json()
+    seed_doc = {"tenant_id": emu.tenant, "clients": [], "machines": seed["machines"], "files": seed["files"]}
+    with open(emu.info["seed"], encoding="utf-8") as handle:
+        seed_doc["clients"] = json.load(handle)["clients"]
+    seed_doc["actions"] = [
+        {"type": "RunAntiVirusScan", "scope": "Quick", "machineId": MACHINES["desk-01"], "status": "Succeeded",
+         "requestor": "Analyst@contoso.com", "creationDateTimeUtc": "2026-11-01T10:00:00.1234567Z"},
+        {"id": "44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e", "machineId": MACHINES["desk-02"], "status": "Pending", "sha1": DEMO_SHA1,
+         "age_seconds": 120},
+    ]
+    emu.reset(seed=seed_doc)
+    listed = emu.call("GET", "/api/machineactions").json()["value"]
+    assert [a["type"] for a in listed] == ["RunAntiVirusScan", "StopAndQuarantineFile"]
+    assert listed[0]["scope"] == "Quick" and listed[0]["relatedFileInfo"] is None
+    assert listed[0]["creationDateTimeUtc"] == "2026-11-01T10:00:00.1234567Z"
+    # The seeded pending action blocks a duplicate and can be cancelled.
+    assert error_of(emu.quarantine("desk-02"))[:2] == (400, "ActiveRequestAlreadyExists")
+    assert emu.quarantine("desk-01").status_code == 201  # a scan does not block a quarantine
+    resp = emu.call("POST", "/api/machineactions/44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e/cancel", json={"Comment": "x"})
+    assert resp.json()["status"] == "Cancelled"
