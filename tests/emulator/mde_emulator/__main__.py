@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``python -m mde_emulator --state-dir DIR --port 0 [--seed FILE] [--time-scale N] [--host 127.0.0.1]``."""
 
 from __future__ import annotations

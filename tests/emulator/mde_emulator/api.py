@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The MDE API routes: permissions, body validation and responses (reference §1, §2, §5, §6, §7)."""
 
 from __future__ import annotations
@@ -174,8 +176,12 @@ class Api:
             raise ApiError(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % machine.get("osPlatform"))
         if sha1 not in machine["files"]:
             raise not_found("Sha1 %s was not found in machine %s" % (sha1, machine["id"]))
-        if self.store.active_action_for(machine["id"], sha1) is not None:
-            # run-live-response.md / issue #5702: a duplicate while the first is pending is a 400.
+        active = self.store.active_action_for(machine["id"], sha1)
+        if active is not None:
+            # Issue #5702: a duplicate while the first is pending is a 400; issue #5903 saw some duplicates
+            # answered with the pending action instead (config duplicate_response: existing).
+            if self.store.config["duplicate_response"] == "existing":
+                return Response(201, _entity(request.base, "MachineActions/$entity", self.store.action_entity(active)))
             raise ApiError(400, "ActiveRequestAlreadyExists", "Action is already in progress")
         action = self.store.create_stop_and_quarantine(machine, sha1, comment, request.client_id)
         entity = self.store.action_entity(action)

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Injected faults: the next N matching requests fail in a chosen way (docs/design.md)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Entra ID side: OpenID configuration, JWKS, the v2.0 token endpoint and access-token checks.
 
 Client authentication methods live in ``Identity.AUTHENTICATORS`` and grant types in

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small OData v4 ``$filter`` parser and evaluator, plus ``$top``/``$skip`` paging.
 
 Supported: ``eq ne gt ge lt le``, ``and or not``, parentheses, string literals with ``''``

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Sliding-window rate limits per client app and per API, on the emulated clock.
 
 The reference gives "100 calls per minute and 1500 calls per hour" for each API. A call that is

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The request log behind ``GET /_emulator/log``: never a token, secrets and assertions redacted."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Emulated tenant data: machines, files, machine actions (with their lifecycle) and indicators.
 
 All times are emulated epoch seconds; the action status is computed lazily from the clock on
@@ -24,10 +26,12 @@ DEFAULT_CONFIG = {
     "page_size": 10000,
     "list_last_update_field": "lastUpdateDateTimeUtc",
     "max_active_indicators": 15000,
+    "duplicate_response": "error",
 }
 _CONFIG_TYPES = {"time_scale": (int, float), "rate_limit_per_minute": int, "rate_limit_per_hour": int, "token_lifetime": int,
                  "pending_seconds": (int, float), "in_progress_seconds": (int, float), "offline_timeout_seconds": (int, float),
-                 "page_size": int, "list_last_update_field": str, "max_active_indicators": int}
+                 "page_size": int, "list_last_update_field": str, "max_active_indicators": int,
+                 "duplicate_response": str}
 
 TERMINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 ACTIVE = ("Pending", "InProgress")
@@ -63,7 +67,9 @@ def validate_config(changes: dict) -> dict:
             raise ValueError("config key %r has the wrong type" % key)
         if key == "list_last_update_field" and value not in ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"):
             raise ValueError("list_last_update_field must be lastUpdateDateTimeUtc or lastUpdateTimeUtc")
-        if key != "list_last_update_field" and value <= 0 and key not in ("pending_seconds", "in_progress_seconds"):
+        if key == "duplicate_response" and value not in ("error", "existing"):
+            raise ValueError("duplicate_response must be 'error' or 'existing'")
+        if key not in ("list_last_update_field", "duplicate_response") and value <= 0 and key not in ("pending_seconds", "in_progress_seconds"):
             raise ValueError("config key %r must be > 0" % key)
         if key in ("pending_seconds", "in_progress_seconds") and value < 0:
             raise ValueError("config key %r must be >= 0" % key)

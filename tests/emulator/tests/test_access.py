@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """401/403 (reference §2, §5), rate limits and 429 (§3), faults and the request log (docs/design.md)."""
 
 from __future__ import annotations

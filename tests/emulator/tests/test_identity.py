@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Token endpoint and discovery, through raw requests and through msal (secret and certificate)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """StopAndQuarantineFile, the MachineAction entity, its lifecycle and cancel (reference §1, §2, §6, §8)."""
 
 from __future__ import annotations
@@ -172,3 +174,11 @@ def test_seeded_actions_of_other_types(emu):
     assert emu.quarantine("desk-01").status_code == 201  # a scan does not block a quarantine
     resp = emu.call("POST", "/api/machineactions/44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e/cancel", json={"Comment": "x"})
     assert resp.json()["status"] == "Cancelled"
+
+
+def test_duplicate_can_answer_with_the_pending_action(emu):
+    emu.config(duplicate_response="existing")
+    first = emu.quarantine("desk-01").json()
+    again = emu.quarantine("desk-01")
+    assert again.status_code == 201 and again.json()["id"] == first["id"]
+    assert len(emu.control("GET", "state").json()["actions"]) == 1
