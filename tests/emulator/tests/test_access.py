@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import threading
 import time
 
 import pytest
@@ -194,3 +195,14 @@ def test_keep_alive_and_content_type(emu):
         assert connection.sock is sock  # the same TCP connection served every request
     finally:
         connection.close()
+
+
+def test_delay_after_processes_first_and_answers_late(emu):
+    emu.control("POST", "faults", {"method": "POST", "path": "StopAndQuarantineFile$", "kind": "delay", "when": "after", "delay": 0.5})
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(resp=emu.quarantine("desk-01")))
+    worker.start()
+    time.sleep(0.25)
+    assert len(emu.control("GET", "state").json()["actions"]) == 1  # created while the answer is still held back
+    worker.join(5)
+    assert result["resp"].status_code == 201
