@@ -214,6 +214,25 @@ class Identity:
             raise AadError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'." % grant)
         return getattr(self, handler)(base, tenant, form)
 
+    def token_v1(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
+        """The v1 endpoint (``/oauth2/token`` with ``resource``), as in exposed-apis-create-app-partners.md."""
+        if not self.known_tenant(tenant):
+            raise AadError(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID." % tenant)
+        if form.get("grant_type") != "client_credentials":
+            raise AadError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'." % form.get("grant_type"))
+        client = self._authenticate(base, tenant, form)
+        resource = (form.get("resource") or "").rstrip("/")
+        known = {r.lower(): r for r in DEFENDER_RESOURCES + FOREIGN_RESOURCES}
+        if resource.lower() not in known:
+            raise AadError(400, "invalid_resource", 500011, "The resource principal named %s was not found in the tenant named %s."
+                           % (resource, self.tenant_id))
+        token = self.issue(client, known[resource.lower()])
+        claims = jwt_split(token["access_token"])[1]
+        # v1 answers carry the numbers as strings, plus expires_on/not_before/resource.
+        return {"token_type": "Bearer", "expires_in": str(token["expires_in"]), "ext_expires_in": str(token["ext_expires_in"]),
+                "expires_on": str(claims["exp"]), "not_before": str(claims["nbf"]), "resource": claims["aud"],
+                "access_token": token["access_token"]}, client.client_id
+
     def _grant_client_credentials(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
         client = self._authenticate(base, tenant, form)
         resource = self._resource_from_scope(form.get("scope"))

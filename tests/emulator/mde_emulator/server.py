@@ -30,6 +30,7 @@ LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 OPENID_RE = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re.IGNORECASE)
 TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
+TOKEN_V1_RE = re.compile(r"^/([^/]+)/oauth2/token$", re.IGNORECASE)
 JWKS_RE = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$", re.IGNORECASE)
 
 FAULT_ERRORS = {
@@ -186,12 +187,13 @@ class Emulator:
         found = JWKS_RE.match(path)
         if found and method == "GET":
             return Answer(200, self.identity.jwks())
-        found = TOKEN_RE.match(path)
+        found = TOKEN_RE.match(path) or TOKEN_V1_RE.match(path)
         if found and method == "POST":
             form = parse_form(body)
             client_id = form.get("client_id") or _assertion_issuer(form.get("client_assertion"))
+            issue = self.identity.token if found.re is TOKEN_RE else self.identity.token_v1
             try:
-                token, client_id = self.identity.token(base, found.group(1), form)
+                token, client_id = issue(base, found.group(1), form)
             except AadError as err:
                 answer = Answer(err.status, err.body(self.clock.now()))
                 answer.error_code, answer.client_id = err.error, client_id

@@ -190,3 +190,17 @@ def test_token_lifetime_and_expiry_on_the_emulated_clock(emu):
     time.sleep(0.3)
     resp = emu.call("GET", "/api/machines", token=token)
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "Unauthorized"
+
+
+def test_v1_token_endpoint_with_resource(emu):
+    client = emu.client("full")
+    form = {"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"],
+            "resource": "https://api.securitycenter.microsoft.com"}
+    resp = emu.http.post("%s/%s/oauth2/token" % (emu.url, emu.tenant), data=form, verify=emu.ca)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["expires_in"] == "3599" and body["resource"] == "https://api.securitycenter.microsoft.com"
+    assert emu.call("GET", "/api/machines", token=body["access_token"]).status_code == 200
+    form["resource"] = "https://example.com"
+    bad = emu.http.post("%s/%s/oauth2/token" % (emu.url, emu.tenant), data=form, verify=emu.ca)
+    assert bad.status_code == 400 and bad.json()["error_codes"] == [500011]
