@@ -158,9 +158,6 @@ class Identity:
             self._live_tokens.clear()
         return count
 
-    def client_by_name(self) -> dict[str, Client]:
-        return {c.name: c for c in self.clients.values()}
-
     # --- discovery ----------------------------------------------------------------------
     def known_tenant(self, tenant: str) -> bool:
         return tenant.lower() in {self.tenant_id.lower(), *self.tenant_domains}
