@@ -37,4 +37,5 @@ attributes:
 attributes:
   diff_mode:
     support: none
+    description: This module does not return a diff.
 """

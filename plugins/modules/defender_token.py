@@ -16,7 +16,7 @@ description:
     cannot end up in the job output by accident.
   - Tokens live about one hour. For plays that run longer, prefer O(token_cache_path), which renews tokens as needed.
 author:
-  - secops.defender contributors
+  - secops.defender maintainers (@secops-defender)
 options:
   access_token:
     description:
