@@ -55,6 +55,39 @@ options:
       - Created with mode C(0600); an existing file readable by group or others is refused.
       - If not set, the value of the E(DEFENDER_TOKEN_CACHE_PATH) environment variable is used.
     type: path
+  auth_method:
+    description:
+      - How to obtain the token.
+      - V(auto) takes the first of these that is set, in this order. O(access_token); O(client_certificate_path)
+        (V(certificate)); O(client_secret); O(federated_token_file) (V(workload_identity)); a managed identity endpoint
+        in the environment, such as E(IDENTITY_ENDPOINT) on App Service, or O(managed_identity_client_id)
+        (V(managed_identity)).
+      - V(managed_identity) uses the Azure managed identity of the host (VM, App Service, Functions, Arc-enabled
+        server); C(msal) finds its endpoint, the VM's instance metadata service (IMDS) by default. Set it
+        explicitly on an Azure VM, where nothing in the environment shows the identity.
+      - V(workload_identity) exchanges the federated token in O(federated_token_file) for a token of the app
+        O(client_id) in O(tenant_id) (AKS workload identity, or any OIDC issuer the app trusts).
+      - An explicit method whose inputs are missing fails before any request.
+      - The method used is returned as C(auth_method) by the modules that report it, never the credential.
+      - If not set, the value of the E(DEFENDER_AUTH_METHOD) environment variable is used.
+    type: str
+    default: auto
+    choices: [auto, access_token, client_secret, certificate, managed_identity, workload_identity]
+  managed_identity_client_id:
+    description:
+      - Client id of the user-assigned managed identity to use when the host has more than one identity.
+      - Without it, the system-assigned identity is used.
+      - Not read from E(AZURE_CLIENT_ID), which names the app registration for the other methods.
+      - If not set, the value of the E(DEFENDER_MANAGED_IDENTITY_CLIENT_ID) environment variable is used.
+    type: str
+  federated_token_file:
+    description:
+      - File holding the federated token (a JWT from an identity provider the app trusts) for V(workload_identity).
+      - Read again for every token request, since the issuer rotates it.
+      - The AKS workload identity webhook sets E(AZURE_FEDERATED_TOKEN_FILE), E(AZURE_CLIENT_ID) and
+        E(AZURE_TENANT_ID) in the pod.
+      - If not set, the value of the E(AZURE_FEDERATED_TOKEN_FILE) environment variable is used.
+    type: path
   cloud:
     description:
       - Microsoft cloud of the tenant; picks the API host, the login authority and the token scope.
@@ -130,7 +163,7 @@ options:
     default: 1500
 requirements:
   - requests
-  - msal (for client secret and certificate authentication)
+  - msal (for every O(auth_method) but V(access_token); managed identity needs msal 1.29 or later)
 notes:
   - Every option of this group can be set once for all modules of the collection with
     C(module_defaults) and C(group/secops.defender.defender).

@@ -84,12 +84,13 @@ class RateLimiter:
         self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), self._clock() + seconds)
 
 
-def build_session(verify, proxy: str | None, timeout: float, user_agent: str = USER_AGENT):
+def build_session(verify, proxy: str | None, timeout: float, user_agent: str = USER_AGENT, direct: bool = False):
     """A requests.Session that applies verify, proxy and timeout to every call, msal's included.
 
     verify is passed per request on purpose: with REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the
     environment, requests replaces Session.verify by the environment's bundle for any call that does
     not pass verify itself, so validate_certs/ca_path would silently do nothing.
+    direct=True sends no call through any proxy, not even HTTPS_PROXY (see without_proxy).
     """
     if requests is None:
         raise MissingLibraryError("requests", REQUESTS_IMPORT_ERROR or "")
@@ -97,11 +98,18 @@ def build_session(verify, proxy: str | None, timeout: float, user_agent: str = U
     class _DefenderSession(requests.Session):
         def request(self, method, url, *args, **kwargs):  # pylint: disable=signature-differs
             kwargs["verify"] = verify
-            if proxy:
+            if direct:
+                kwargs["proxies"] = {"http": None, "https": None}  # None also drops HTTP(S)_PROXY
+            elif proxy:
                 kwargs["proxies"] = {"http": proxy, "https": proxy}
             if kwargs.get("timeout") is None:
                 kwargs["timeout"] = timeout
             return super().request(method, url, *args, **kwargs)
+
+        def without_proxy(self):
+            """The same session for host-local managed identity endpoints, which must not be proxied
+            (IMDS "isn't intended to be used behind a proxy"; App Service and Arc listen on localhost)."""
+            return build_session(verify, None, timeout, user_agent, direct=True)
 
     session = _DefenderSession()
     session.headers["User-Agent"] = user_agent

@@ -12,7 +12,7 @@ import os
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ._auth import build_token_provider, missing_roles
+from ._auth import AUTH_METHODS, build_token_provider, missing_roles
 from ._client import DefenderClient, build_session
 from ._clouds import CLOUDS, resolve_endpoints
 from ._errors import DefenderError, MissingLibraryError
@@ -28,6 +28,11 @@ DEFENDER_AUTH_ARGSPEC = {
     "client_certificate_thumbprint": {"type": "str", "no_log": False},
     "access_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DEFENDER_ACCESS_TOKEN"])},
     "token_cache_path": {"type": "path", "no_log": False, "fallback": (env_fallback, ["DEFENDER_TOKEN_CACHE_PATH"])},
+    "auth_method": {"type": "str", "default": "auto", "choices": list(AUTH_METHODS),
+                    "fallback": (env_fallback, ["DEFENDER_AUTH_METHOD"])},
+    "managed_identity_client_id": {"type": "str", "no_log": False,
+                                   "fallback": (env_fallback, ["DEFENDER_MANAGED_IDENTITY_CLIENT_ID"])},
+    "federated_token_file": {"type": "path", "no_log": False, "fallback": (env_fallback, ["AZURE_FEDERATED_TOKEN_FILE"])},
     "cloud": {"type": "str", "default": "commercial", "choices": sorted(CLOUDS),
               "fallback": (env_fallback, ["DEFENDER_CLOUD"])},
     "api_url": {"type": "str", "fallback": (env_fallback, ["DEFENDER_API_URL"])},
