@@ -260,7 +260,11 @@ def validated_inputs(module) -> dict:
         if params["sha1"] is not None:
             inputs["sha1"] = normalize_sha1(params["sha1"])
         if params["created_after"] is not None:
-            inputs["created_since"] = parse_time_or_duration(params["created_after"], "created_after")
+            try:
+                inputs["created_since"] = parse_time_or_duration(params["created_after"], "created_after")
+            except ValueError:
+                raise ValueError(f"created_after {params['created_after']!r} is neither a date (2026-11-01 or "
+                                 "2026-11-01T08:00:00Z) nor a duration (2h, 30m, 7d or a number of seconds)") from None
         if params["requestor"] is not None:
             odata_string(params["requestor"])  # no control characters
             if not params["requestor"].strip():

@@ -149,7 +149,7 @@ def test_wait_for_terminal_times_out_and_fails_with_the_actions():
     ({"id": "../machines"}, "is not a machine action id"),
     ({"machine_id": "desk-01"}, "is not a Defender device id"),
     ({"sha1": "xyz"}, "not hexadecimal"),
-    ({"created_after": "yesterday"}, "is not a duration"),
+    ({"created_after": "yesterday"}, "is neither a date (2026-11-01 or 2026-11-01T08:00:00Z) nor a duration"),
     ({"page_size": 10001}, "page_size must be between"),
     ({"wait_for_terminal": True, "poll_interval": 0.1}, "poll_interval 0.1 is below 0.6"),
     ({"id": A1, "machine_id": M1}, "mutually exclusive"),
