@@ -126,7 +126,7 @@ def test_check_mode_predicts_exactly_and_sends_nothing():
     args = {**WANTED, "action": "Warn", "severity": "Low"}
     checked, failed, session = run(args, FakeIndicators(indicator()), check_mode=True, diff=True)
     assert not failed and checked["changed"] and not posts(session)
-    real, _, _ = run(args, FakeIndicators(indicator()), diff=True)
+    real, _failed, _session = run(args, FakeIndicators(indicator()), diff=True)
     assert checked["diff"] == real["diff"]
     assert checked["changed_fields"] == real["changed_fields"] == ["action", "severity"]
     assert checked["indicator"] == real["indicator"]
@@ -223,6 +223,6 @@ def test_api_error_on_post():
         if call["method"] == "GET":
             return FakeResponse(200, {"value": []})
         return error(400, "BadRequest", "Maximum number of active indicators (15000) per tenant has been reached.", "req-4")
-    result, failed, _ = run(WANTED, handler)
+    result, failed, _session = run(WANTED, handler)
     assert failed and result["status"] == 400 and "15000" in result["msg"] and result["request_id"] == "req-4"
     assert TOKEN not in str(result)

@@ -82,7 +82,7 @@ def test_check_mode_on_a_terminal_action():
 
 
 def test_action_finishing_between_read_and_cancel_is_not_an_error():
-    result, failed, _ = run({}, [
+    result, failed, _session = run({}, [
         ("GET", PATH, action("InProgress")),
         ("POST", f"{PATH}/cancel", error(400, "BadRequest", "already in a final state")),
         ("GET", PATH, action("Succeeded")),
@@ -92,7 +92,7 @@ def test_action_finishing_between_read_and_cancel_is_not_an_error():
 
 
 def test_other_400_still_fails():
-    result, failed, _ = run({}, [
+    result, failed, _session = run({}, [
         ("GET", PATH, action("Pending")),
         ("POST", f"{PATH}/cancel", error(400, "InvalidRequestBody", "bad")),
         ("GET", PATH, action("Pending")),
@@ -112,7 +112,7 @@ def test_ambiguous_failure_is_read_back_not_resent():
 
 
 def test_unknown_action_fails_with_the_api_error():
-    result, failed, _ = run({}, [("GET", PATH, error(404, "ResourceNotFound", "Machine action was not found", "req-3"))])
+    result, failed, _session = run({}, [("GET", PATH, error(404, "ResourceNotFound", "Machine action was not found", "req-3"))])
     assert failed and result["status"] == 404 and result["request_id"] == "req-3" and not result["changed"]
 
 

@@ -64,7 +64,7 @@ def test_one_action_by_id():
 
 
 def test_unknown_id_is_an_empty_list():
-    result, failed, _ = run({"id": A1}, [("GET", f"/api/machineactions/{A1}", error(404, "ResourceNotFound"))])
+    result, failed, _session = run({"id": A1}, [("GET", f"/api/machineactions/{A1}", error(404, "ResourceNotFound"))])
     assert not failed and result["machine_actions"] == []
 
 
@@ -136,7 +136,7 @@ def test_wait_for_terminal_polls_many_with_one_list_query_of_any_type():
 
 
 def test_wait_for_terminal_times_out_and_fails_with_the_actions():
-    result, failed, _ = run(
+    result, failed, _session = run(
         {"id": A1, "wait_for_terminal": True, "poll_interval": 0.01, "calls_per_minute": 60000, "wait_timeout": 0.05},
         default=lambda call: FakeResponse(200, action(A1, "Pending")))
     assert failed
@@ -162,5 +162,5 @@ def test_validation_before_any_request(args, message):
 
 
 def test_api_error():
-    result, failed, _ = run({}, [("GET", "/api/machineactions", error(403, "Forbidden", "no", "req-2"))])
+    result, failed, _session = run({}, [("GET", "/api/machineactions", error(403, "Forbidden", "no", "req-2"))])
     assert failed and result["error_code"] == "Forbidden" and result["request_id"] == "req-2"

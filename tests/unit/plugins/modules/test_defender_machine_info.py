@@ -72,7 +72,7 @@ def test_fqdn_is_queried_with_eq_and_matches_only_the_full_name():
 
 
 def test_ambiguous_name_fails_and_lists_candidates():
-    result, failed, _ = run({"name": "web"}, [("GET", "/api/machines", listing(
+    result, failed, _session = run({"name": "web"}, [("GET", "/api/machines", listing(
         machine(1, "web.contoso.local", lastSeen="2026-11-01T00:00:00Z"),
         machine(2, "web.fabrikam.local", healthStatus="Inactive")))])
     assert failed
@@ -87,7 +87,7 @@ def test_ambiguous_name_fails_and_lists_candidates():
 
 
 def test_allow_multiple_returns_every_match():
-    result, failed, _ = run({"name": "web", "allow_multiple": True}, [("GET", "/api/machines", listing(
+    result, failed, _session = run({"name": "web", "allow_multiple": True}, [("GET", "/api/machines", listing(
         machine(1, "web.contoso.local"), machine(2, "web.fabrikam.local")))])
     assert not failed
     assert result["machine_ids"] == [f"{1:040x}", f"{2:040x}"]
@@ -96,13 +96,13 @@ def test_allow_multiple_returns_every_match():
 def test_duplicates_left_out_unless_asked():
     records = [machine(1, "db.contoso.local"), machine(2, "db.contoso.local", isPotentialDuplication=True),
                machine(3, "db.contoso.local", mergedIntoMachineId=f"{1:040x}")]
-    result, failed, _ = run({"name": "db"}, [("GET", "/api/machines", listing(*records))])
+    result, failed, _session = run({"name": "db"}, [("GET", "/api/machines", listing(*records))])
     assert not failed, result["msg"]
     assert result["machine_ids"] == [f"{1:040x}"]
     assert result["excluded_duplicate_ids"] == [f"{2:040x}", f"{3:040x}"]
 
-    result, failed, _ = run({"name": "db", "include_duplicates": True, "allow_multiple": True},
-                            [("GET", "/api/machines", listing(*records))])
+    result, failed, _session = run({"name": "db", "include_duplicates": True, "allow_multiple": True},
+                                   [("GET", "/api/machines", listing(*records))])
     assert not failed and len(result["machine_ids"]) == 3
 
 
@@ -126,19 +126,19 @@ def test_names_list_resolves_in_one_query_and_reports_missing():
 
 
 def test_fail_on_missing():
-    result, failed, _ = run({"name": ["ghost"], "fail_on_missing": True}, [("GET", "/api/machines", listing())])
+    result, failed, _session = run({"name": ["ghost"], "fail_on_missing": True}, [("GET", "/api/machines", listing())])
     assert failed and "No device matches ghost" in result["msg"]
 
 
 def test_no_recent_machines_404_is_an_empty_answer():
-    result, failed, _ = run({"name": "desk-01"}, [("GET", "/api/machines", error(404, "NotFound", "No machines were found"))])
+    result, failed, _session = run({"name": "desk-01"}, [("GET", "/api/machines", error(404, "NotFound", "No machines were found"))])
     assert not failed and result["machines"] == [] and result["not_found"] == ["desk-01"]
 
 
 def test_health_and_platform_narrow_server_side_and_client_side():
+    answer = listing(machine(1, "desk-01", osPlatform="Windows10"), machine(2, "desk-01.b", osPlatform="Windows11"))
     result, failed, session = run({"name": "desk-01", "health_status": "Active", "os_platform": "Windows11"},
-                                  [("GET", "/api/machines", listing(machine(1, "desk-01", osPlatform="Windows10"),
-                                                                      machine(2, "desk-01.b", osPlatform="Windows11")))])
+                                  [("GET", "/api/machines", answer)])
     assert not failed
     assert result["machine_ids"] == [f"{2:040x}"]
     assert session.calls[0]["params"]["$filter"].endswith(" and healthStatus eq 'Active' and osPlatform eq 'Windows11'")
@@ -158,7 +158,7 @@ def test_by_id_returns_the_machine_and_warns_when_merged():
 
 def test_by_id_unknown():
     mid = f"{7:040x}"
-    result, failed, _ = run({"machine_id": mid}, [("GET", f"/api/machines/{mid}", error(404, "ResourceNotFound"))])
+    result, failed, _session = run({"machine_id": mid}, [("GET", f"/api/machines/{mid}", error(404, "ResourceNotFound"))])
     assert not failed and result["machines"] == [] and result["not_found"] == [mid]
 
 
@@ -212,7 +212,7 @@ def test_missing_read_permission_fails_before_any_request():
 
 
 def test_api_error_is_reported_with_code_and_request_id():
-    result, failed, _ = run({"filter": "bogus eq 1"}, [("GET", "/api/machines", error(400, "ODataError", "Invalid filter", "req-9"))])
+    result, failed, _session = run({"filter": "bogus eq 1"}, [("GET", "/api/machines", error(400, "ODataError", "Invalid filter", "req-9"))])
     assert failed
     assert result["error_code"] == "ODataError" and result["request_id"] == "req-9" and result["status"] == 400
     assert TOKEN not in str(result)
