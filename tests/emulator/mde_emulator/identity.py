@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import threading
 import time
 import urllib.parse
@@ -41,6 +42,10 @@ FOREIGN_RESOURCES = ("https://graph.microsoft.com",)
 
 # Client assertions are signed with the client's real clock, so they are checked against real time.
 ASSERTION_SKEW_SECONDS = 300
+# The audience Entra ID expects in a federated token (workload identity federation).
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+# The App Service managed identity protocol version msal uses (header X-IDENTITY-HEADER, epoch expires_on).
+MSI_API_VERSION = "2019-08-01"
 
 
 def b64url(data: bytes) -> str:
@@ -82,7 +87,7 @@ class Client:
 
     def __init__(self, name: str, client_id: str, roles: list[str], secret: str | None = None,
                  certificate: x509.Certificate | None = None, certificate_path: str | None = None,
-                 object_id: str | None = None) -> None:
+                 object_id: str | None = None, federated: list[dict] | None = None) -> None:
         self.name = name
         self.client_id = client_id
         self.roles = list(roles)
@@ -90,6 +95,9 @@ class Client:
         self.certificate = certificate
         self.certificate_path = certificate_path
         self.object_id = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "mde-emulator-sp:" + client_id))
+        # Federated identity credentials: {"issuer", "subject", "audiences"} records the app trusts.
+        self.federated = [{"issuer": r["issuer"], "subject": r["subject"],
+                           "audiences": list(r.get("audiences") or [FEDERATION_AUDIENCE])} for r in federated or []]
 
     def public_info(self) -> dict:
         info: dict = {"client_id": self.client_id, "roles": self.roles}
@@ -99,13 +107,41 @@ class Client:
             info["thumbprint"] = pki.sha1_thumbprint(self.certificate)
             if self.certificate_path:
                 info["certificate_path"] = self.certificate_path
+        if self.federated:
+            info["federated"] = self.federated
         return info
+
+
+class ManagedIdentity(Client):
+    """A system- or user-assigned managed identity: a service principal with no credential of its own."""
+
+    def __init__(self, name: str, kind: str, client_id: str, roles: list[str], object_id: str | None = None) -> None:
+        if kind not in ("system", "user"):
+            raise ValueError("managed identity %s: type must be 'system' or 'user'" % name)
+        super().__init__(name, client_id, roles, object_id=object_id)
+        self.kind = kind
+
+    def public_info(self) -> dict:
+        return {"type": self.kind, "client_id": self.client_id, "object_id": self.object_id, "roles": self.roles}
+
+
+class MsiError(Exception):
+    """An App Service managed identity endpoint error: ``{"statusCode", "message", "correlationId"}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code  # for the request log only
+        self.message = message
+
+    def body(self) -> dict:
+        return {"statusCode": self.status, "message": self.message, "correlationId": str(uuid.uuid4())}
 
 
 class Identity:
     """Tenant, clients, the token-signing key and the set of live tokens."""
 
-    AUTHENTICATORS = ("_auth_secret", "_auth_certificate_assertion")
+    AUTHENTICATORS = ("_auth_secret", "_auth_federated_assertion", "_auth_certificate_assertion")
     GRANTS = {"client_credentials": "_grant_client_credentials"}
 
     def __init__(self, clock, state_dir: str) -> None:
@@ -120,6 +156,11 @@ class Identity:
         self._live_tokens: set[str] = set()
         self._lock = threading.Lock()
         self.token_lifetime = 3599
+        self.managed_identities: dict[str, ManagedIdentity] = {}
+        # Like App Service's IDENTITY_HEADER: made up at start, kept across resets (emulator.json has it).
+        self.identity_header = secrets.token_urlsafe(24)
+        # One signing key per federated-token issuer named in the seed, kept across resets.
+        self.issuer_keys: dict[str, rsa.RSAPrivateKey] = {}
 
     # --- set-up -------------------------------------------------------------------------
     def load(self, seed: dict) -> None:
@@ -129,8 +170,17 @@ class Identity:
         for entry in seed.get("clients", []):
             client = self._client_from_seed(entry)
             clients[client.client_id] = client
+            for record in client.federated:
+                if record["issuer"] not in self.issuer_keys:
+                    self.issuer_keys[record["issuer"]] = pki.new_key()
+        identities = {}
+        for entry in seed.get("managed_identities", []):
+            identity = ManagedIdentity(entry["name"], entry.get("type", "user"), entry["client_id"], entry.get("roles", []),
+                                       entry.get("object_id"))
+            identities[identity.client_id] = identity
         with self._lock:
             self.clients = clients
+            self.managed_identities = identities
             self._live_tokens.clear()
 
     def _client_from_seed(self, entry: dict) -> Client:
@@ -150,7 +200,7 @@ class Identity:
         elif spec:
             certificate = pki.load_certificate(spec)
         return Client(name, client_id, entry.get("roles", []), entry.get("client_secret"), certificate,
-                      certificate_path, entry.get("object_id"))
+                      certificate_path, entry.get("object_id"), entry.get("federated"))
 
     def expire_all_tokens(self) -> int:
         with self._lock:
@@ -303,6 +353,109 @@ class Identity:
             raise AadError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
         return client
 
+    def _auth_federated_assertion(self, base: str, tenant: str, client: Client, form: dict[str, str]) -> Client | None:
+        """Workload identity federation: an assertion issued by a trusted OIDC issuer, not by the app itself."""
+        del base, tenant
+        if "client_assertion" not in form:
+            return None
+        try:
+            header, claims, signing_input, signature = jwt_split(form["client_assertion"])
+        except ValueError:
+            return None  # the certificate authenticator gives the "malformed" answer
+        issuer = claims.get("iss")
+        if not client.federated or issuer == client.client_id:
+            return None  # a certificate assertion is issued by the app (iss = sub = client_id)
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise AadError(400, "invalid_request", 50027, "Invalid client_assertion_type: expected '%s'." % ASSERTION_TYPE)
+        subject, audiences = claims.get("sub"), claims.get("aud")
+        audiences = audiences if isinstance(audiences, list) else [audiences]
+        records = [r for r in client.federated if r["issuer"] == issuer and r["subject"] == subject]
+        if not records:
+            raise AadError(400, "invalid_client", 70021, "No matching federated identity record found for presented assertion. "
+                           "Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'."
+                           % (issuer, subject, ",".join(str(a) for a in audiences)))
+        if not set(audiences) & set(records[0]["audiences"]):
+            raise AadError(400, "invalid_client", 700212, "No matching federated identity record found for presented assertion "
+                           "audience '%s'." % ",".join(str(a) for a in audiences))
+        key = self.issuer_keys.get(issuer)
+        if key is None or not verify_rsa(key.public_key(), header.get("alg", ""), signing_input, signature):
+            raise AadError(401, "invalid_client", 700027, "Client assertion failed signature validation.")
+        now = time.time()
+        try:
+            exp = float(claims["exp"])
+            nbf = float(claims.get("nbf", claims.get("iat", now)))
+        except (KeyError, TypeError, ValueError):
+            raise AadError(401, "invalid_client", 50027, "JWT token is invalid or is malformed.") from None
+        if exp < now - ASSERTION_SKEW_SECONDS or nbf > now + ASSERTION_SKEW_SECONDS:
+            raise AadError(401, "invalid_client", 700024, "Client assertion is not within its valid time range. Current time: %s, "
+                           "assertion valid from %s, expiry time of assertion %s." % (_utc(now), _utc(nbf), _utc(exp)))
+        return client
+
+    def mint_federated_token(self, subject: str | None = None, issuer: str | None = None, audience: str = FEDERATION_AUDIENCE,
+                             lifetime: float = 3600) -> dict:
+        """A federated token as an external issuer would sign it (the AKS OIDC issuer, for example).
+
+        Test-only: the emulator holds the issuers' keys instead of fetching their JWKS. Times are real
+        (the kubelet's clock); a negative lifetime gives a token that expired that long ago.
+        """
+        records = [r for c in self.clients.values() for r in c.federated]
+        if not records and (issuer is None or subject is None):
+            raise ValueError("no client of the seed has a federated credential: give issuer and subject")
+        issuer = issuer or records[0]["issuer"]
+        # By default the subject a record of this issuer trusts (else the first one: the "wrong issuer" case).
+        subject = subject or next((r["subject"] for r in records if r["issuer"] == issuer), records[0]["subject"])
+        key = self.issuer_keys.get(issuer)
+        if key is None:  # an issuer no app trusts (the "wrong issuer" case): any key will do
+            key = self.issuer_keys.setdefault(issuer, pki.new_key())
+        now = int(time.time())
+        exp = now + int(lifetime)
+        iat = min(now, exp - 3600)
+        claims = {"aud": [audience], "iss": issuer, "sub": subject, "iat": iat, "nbf": iat, "exp": exp,
+                  "kubernetes.io": {"namespace": subject.split(":")[2] if subject.count(":") >= 3 else None}}
+        header = {"alg": "RS256", "typ": "JWT", "kid": b64url(hashlib.sha256(issuer.encode()).digest()[:16])}
+        signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+            b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return {"token": signing_input + "." + b64url(signature), "issuer": issuer, "subject": subject, "audience": audience,
+                "expires_on": exp}
+
+    # --- managed identity (App Service / Functions endpoint, 2019-08-01) ------------------------
+    def managed_identity_token(self, params: dict[str, str], identity_header: str | None) -> tuple[dict, ManagedIdentity]:
+        """Answer ``GET /msi/token``; raises MsiError."""
+        if not identity_header or not secrets.compare_digest(identity_header, self.identity_header):
+            raise MsiError(401, "invalid_identity_header", "The X-IDENTITY-HEADER header is missing or does not match the "
+                           "IDENTITY_HEADER of this app.")
+        if params.get("api-version") != MSI_API_VERSION:
+            raise MsiError(400, "unsupported_api_version", "The api-version '%s' is not supported: use %s."
+                           % (params.get("api-version"), MSI_API_VERSION))
+        resource = (params.get("resource") or "").rstrip("/")
+        known = {r.lower(): r for r in DEFENDER_RESOURCES + FOREIGN_RESOURCES}
+        if resource.lower() not in known:
+            raise MsiError(400, "invalid_resource", "AADSTS500011: The resource principal named %s was not found in the "
+                           "tenant named %s." % (resource or "''", self.tenant_id))
+        identity = self._managed_identity(params)
+        token = self.issue(identity, known[resource.lower()])
+        # expires_on is real epoch seconds (the client computes expires_in from it), like expires_in elsewhere.
+        return {"access_token": token["access_token"], "expires_on": str(int(time.time()) + token["expires_in"]),
+                "resource": known[resource.lower()], "token_type": "Bearer", "client_id": identity.client_id}, identity
+
+    def _managed_identity(self, params: dict[str, str]) -> ManagedIdentity:
+        if params.get("mi_res_id"):
+            raise MsiError(400, "identity_not_found", "Unable to load the proper Managed Identity. (mi_res_id is not "
+                           "emulated: use client_id or principal_id)")
+        with self._lock:
+            identities = list(self.managed_identities.values())
+        wanted_client = (params.get("client_id") or "").lower()
+        wanted_object = (params.get("principal_id") or params.get("object_id") or "").lower()
+        for identity in identities:
+            if wanted_client and identity.kind == "user" and identity.client_id.lower() == wanted_client:
+                return identity
+            if wanted_object and identity.kind == "user" and identity.object_id.lower() == wanted_object:
+                return identity
+            if not wanted_client and not wanted_object and identity.kind == "system":
+                return identity
+        raise MsiError(400, "identity_not_found", "Unable to load the proper Managed Identity.")
+
     @staticmethod
     def _resource_from_scope(scope: str | None) -> str:
         if not scope:
@@ -331,7 +484,7 @@ class Identity:
             "aio": b64url(hashlib.sha256(uti.encode()).digest()[:24]),
             "app_displayname": client.name,
             "appid": client.client_id,
-            "appidacr": "2" if client.certificate is not None else "1",
+            "appidacr": "2" if client.certificate is not None or isinstance(client, ManagedIdentity) else "1",
             "idp": "https://sts.windows.net/%s/" % self.tenant_id,
             "idtyp": "app",
             "oid": client.object_id,
@@ -379,6 +532,10 @@ class Identity:
         if float(claims.get("nbf", 0)) > now + 300:
             raise unauthorized("Access token is not yet valid")
         return claims
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(seconds))
 
 
 def _thumbprint_matches(header: dict, cert: x509.Certificate) -> bool:

@@ -19,7 +19,7 @@ from . import api as api_mod
 from .clock import Clock, iso
 from .errors import AadError, ApiError, api_error_body, new_guid
 from .faults import Faults
-from .identity import Identity, jwt_split, parse_form
+from .identity import FEDERATION_AUDIENCE, Identity, MsiError, jwt_split, parse_form
 from .pki import Pki
 from .ratelimit import RateLimiter, retry_after_header
 from .requestlog import RequestLog
@@ -32,6 +32,8 @@ OPENID_RE = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re
 TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
 TOKEN_V1_RE = re.compile(r"^/([^/]+)/oauth2/token$", re.IGNORECASE)
 JWKS_RE = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$", re.IGNORECASE)
+# The App Service / Functions managed identity endpoint (IDENTITY_ENDPOINT points here).
+MSI_PATH = "/msi/token"
 
 FAULT_ERRORS = {
     "500": (500, "InternalServerError", "An unexpected error occurred. Retry the operation."),
@@ -106,8 +108,13 @@ class Emulator:
 
     def info(self) -> dict:
         clients = {c.name: c.public_info() for c in self.identity.clients.values()}
-        return {"url": self.url, "port": self.port, "ca_path": self.pki.ca_path, "pid": os.getpid(),
+        info = {"url": self.url, "port": self.port, "ca_path": self.pki.ca_path, "pid": os.getpid(),
                 "tenant_id": self.identity.tenant_id, "clients": clients, "state_dir": self.state_dir, "seed": self.seed_path}
+        if self.identity.managed_identities:
+            info["managed_identity"] = {
+                "endpoint": self.url + MSI_PATH, "header": self.identity.identity_header,
+                "identities": {i.name: i.public_info() for i in self.identity.managed_identities.values()}}
+        return info
 
     def write_info(self) -> None:
         path = os.path.join(self.state_dir, "emulator.json")
@@ -173,6 +180,8 @@ class Emulator:
     def dispatch(self, method: str, path: str, params: dict, headers, body: bytes, base: str, request_id: str) -> Answer:
         if path.lower().startswith("/api/") or path.lower() == "/api":
             return self.dispatch_api(method, path, params, headers, body, base, request_id)
+        if path.lower() == MSI_PATH and method == "GET":
+            return self.dispatch_managed_identity(params, headers)
         try:
             return self.dispatch_identity(method, path, body, base)
         except AadError as err:
@@ -203,6 +212,18 @@ class Emulator:
             return answer
         answer = Answer(404, {"error": "not_found", "error_description": "No identity endpoint at %s" % path})
         answer.error_code = "not_found"
+        return answer
+
+    def dispatch_managed_identity(self, params: dict, headers) -> Answer:
+        try:
+            token, identity = self.identity.managed_identity_token(params, headers.get("X-IDENTITY-HEADER"))
+        except MsiError as err:
+            answer = Answer(err.status, err.body())
+            answer.error_code = err.code
+            answer.client_id = params.get("client_id")
+            return answer
+        answer = Answer(200, token)
+        answer.client_id = identity.client_id
         return answer
 
     def dispatch_api(self, method: str, path: str, params: dict, headers, body: bytes, base: str, request_id: str) -> Answer:
@@ -264,6 +285,12 @@ class Emulator:
             if method == "DELETE":
                 self.faults.clear()
             return 200, {"faults": self.faults.list()}
+        if path == "/_emulator/federated-token" and method == "POST":
+            lifetime = data.get("lifetime", 3600)
+            if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)):
+                raise ValueError("lifetime must be a number of seconds")
+            return 200, self.identity.mint_federated_token(data.get("subject"), data.get("issuer"),
+                                                           data.get("audience") or FEDERATION_AUDIENCE, lifetime)
         if path == "/_emulator/tokens/expire" and method == "POST":
             return 200, {"expired": self.identity.expire_all_tokens()}
         if path == "/_emulator/log":
