@@ -9,7 +9,7 @@ short_description: Microsoft Defender for Endpoint devices as inventory hosts
 version_added: 1.0.0
 description:
   - Reads the devices of a Microsoft Defender for Endpoint tenant (C(GET /api/machines)) and adds each one as a host,
-    with its Defender properties as host variables prefixed C(mde_) (for example RV(mde_machine_id)).
+    with its Defender properties as host variables prefixed C(mde_) (for example C(mde_machine_id)).
   - Groups come from the standard O(keyed_groups), O(groups) and O(compose) options; for example a keyed group on
     C(mde_os_platform | lower) with prefix C(mde_os) gives C(mde_os_windows10).
   - The devices are Defender records, not SSH or WinRM targets. Run the collection's modules for them on the
@@ -21,7 +21,7 @@ description:
     C(DEFENDER_API_URL), ...) when the configuration file does not set it.
   - Needs the application permission C(Machine.Read.All) (or C(Machine.ReadWrite.All)).
 author:
-  - secops.defender contributors
+  - secops.defender contributors (@secops)
 options:
   plugin:
     description: Marks the file as a configuration of this plugin.
@@ -131,10 +131,10 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError, MissingLibraryError
 from ansible_collections.secops.defender.plugins.module_utils._factory import build_client
+from ansible_collections.secops.defender.plugins.module_utils._machines import is_duplicate, list_machines
 from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
 from ansible_collections.secops.defender.plugins.module_utils._validate import odata_string
 
-MACHINES = "/api/machines"
 HOSTVAR_PREFIX = "mde_"
 CONFIG_SUFFIXES = ("defender_machines.yml", "defender_machines.yaml")
 
@@ -160,10 +160,6 @@ def machines_filter(health_status=None, os_platform=None, machine_tags=None, oda
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
-
-
-def is_duplicate(machine: dict) -> bool:
-    return bool(machine.get("isPotentialDuplication") or machine.get("mergedIntoMachineId"))
 
 
 def live_first(machines: list) -> list:
@@ -216,7 +212,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             client = build_client(self._connection_params(config), warn=self.display.warning)
             flt = machines_filter(self.get_option("health_status"), self.get_option("os_platform"),
                                   self.get_option("machine_tags"), self.get_option("odata_filter"))
-            return client.get_all(MACHINES, {"$filter": flt} if flt else None)
+            return list_machines(client, flt)
         except (ValueError, DefenderError) as exc:
             raise AnsibleError(f"Cannot read Defender for Endpoint devices: {exc}") from None
         except MissingLibraryError as exc:

@@ -75,7 +75,7 @@ ansible-inventory -i "$work/filtered.defender_machines.yml" --list --output "$wo
 expect_groups "$work/filtered.json" \
     "mde_os_windows10: desk-01.contoso.local" \
     "mde_os_windows11: desk-02.contoso.local"
-! grep -q offline-01 groups.txt
+if grep -q offline-01 groups.txt; then echo "offline-01 (Inactive) must be filtered out"; exit 1; fi
 
 # --- a play over a keyed group, acting from localhost with the host's mde_machine_id
 ANSIBLE_INVENTORY_ENABLED=secops.defender.machines,ini ansible-playbook -i "$work/filtered.defender_machines.yml" \
@@ -95,7 +95,7 @@ keyed_groups:
 YAML
 ansible-inventory -i "$work/cached.defender_machines.yml" --graph
 [ "$(helper count GET /api/machines)" = 1 ]
-ls "$work/cache" | grep -q .
+[ -n "$(find "$work/cache" -type f)" ]
 ansible-inventory -i "$work/cached.defender_machines.yml" --graph > "$work/cached-graph.txt"
 cat "$work/cached-graph.txt"
 grep -q "mde_os_windows10" "$work/cached-graph.txt"

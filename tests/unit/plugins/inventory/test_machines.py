@@ -171,6 +171,15 @@ def test_cache_serves_the_second_run(tmp_path, session):
     assert len(session.calls) == 2
 
 
+def test_a_tenant_without_devices_is_an_empty_inventory(tmp_path):
+    # "If there are no recent machines, you see 404 Not Found" (get-machines.md)
+    body = {"error": {"code": "ResourceNotFound", "message": "No machines were found", "target": "req-1"}}
+    fake = FakeSession(lambda call: FakeResponse(404, body))
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=fake):
+        inventory = run(tmp_path, f"api_url: {API}\naccess_token: tok\n")
+    assert not inventory.hosts
+
+
 def test_api_error_is_an_ansible_error_with_the_reason(tmp_path):
     body = {"error": {"code": "Forbidden", "message": "Missing application roles", "target": "req-9"}}
     fake = FakeSession(lambda call: FakeResponse(403, body))

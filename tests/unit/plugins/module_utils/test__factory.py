@@ -25,8 +25,8 @@ def test_ca_path_is_the_verify_value_and_api_url_loses_its_api_suffix(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     with mock.patch(SESSION) as build:
-        client = build_client({"access_token": "tok", "api_url": "https://127.0.0.1:8443/api/", "ca_path": str(ca),
-                                "calls_per_minute": 50})
+        client = build_client({"access_token": "tok", "api_url": "https://127.0.0.1:8443/api/",
+                               "ca_path": str(ca), "calls_per_minute": 50})
     assert build.call_args[0][0] == str(ca)
     assert client.api_url == "https://127.0.0.1:8443"
     assert client.limiter._windows[0] == (60.0, 50)  # pylint: disable=protected-access
