@@ -22,7 +22,8 @@ ERROR_HINTS = {
     "TooManyRequests": "The API allows 100 calls per minute and 1,500 per hour per API and app; lower the "
                        "rate (calls_per_minute) or spread the work.",
     "Unauthorized": "The token is missing, invalid or expired, or was issued for another cloud or resource.",
-    "invalid_client": "Check client_id and the client secret or certificate registered on the app.",
+    "invalid_client": "Check client_id and the credential registered on the app: client secret, certificate, or "
+                      "federated credential (issuer, subject and audience of the federated token).",
     "unauthorized_client": "The application was not found in the tenant: check tenant_id and client_id.",
     "invalid_scope": "The token scope does not match the cloud; check cloud or scope.",
     "TLSError": "Set ca_path to the CA bundle that signed the server certificate (validate_certs: false only for tests).",
@@ -46,6 +47,10 @@ class DefenderError(Exception):
     def hint(self) -> str | None:
         if self.code == "ResourceNotFound" and "not found in machine" in (self.message or "").lower():
             return "Defender has not seen this file on the device (only files observed in the last 30 days can be quarantined)."
+        if self.code == "ResourceNotFound" and "/machineactions" in (self.path or ""):
+            return "Check the machine action id: no action with this id exists in the tenant."
+        if self.code == "ResourceNotFound" and "/indicators" in (self.path or ""):
+            return "Check the indicator id: it was deleted or never existed."
         if self.code == "ResourceNotFound":
             return "Check the id: the device is unknown, outside the app's device groups or past the retention period."
         return ERROR_HINTS.get(self.code or "")

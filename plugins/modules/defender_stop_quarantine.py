@@ -25,7 +25,7 @@ description:
   - The action runs on Windows 10 1703 or later, Windows 11 and Windows Server 2012 R2 or later, for files
     observed on the device in the last 30 days, not signed by Microsoft or a trusted publisher.
 author:
-  - secops.defender maintainers (@secops-defender)
+  - secops.defender contributors (@secops)
 options:
   machine_id:
     description:

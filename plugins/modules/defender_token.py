@@ -16,7 +16,7 @@ description:
     cannot end up in the job output by accident.
   - Tokens live about one hour. For plays that run longer, prefer O(token_cache_path), which renews tokens as needed.
 author:
-  - secops.defender maintainers (@secops-defender)
+  - secops.defender contributors (@secops)
 options:
   access_token:
     description:

@@ -255,3 +255,10 @@ def test_session_verify_wins_over_requests_ca_bundle(monkeypatch, verify):
     assert seen["verify"] == verify
     assert seen["proxies"]["https"] == "http://proxy.test:3128"
     assert seen["timeout"] == 5
+
+
+def test_not_found_hint_names_what_was_not_found():
+    action = DefenderError("x", status=404, code="ResourceNotFound", method="GET", path="/api/machineactions/abc")
+    machine = DefenderError("x", status=404, code="ResourceNotFound", method="POST", path="/api/machines/abc/StopAndQuarantineFile")
+    assert "machine action id" in str(action) and "device" not in action.hint
+    assert "device is unknown" in str(machine)
