@@ -10,6 +10,10 @@ version_added: 1.0.0
 description:
   - Reads the devices of a Microsoft Defender for Endpoint tenant (C(GET /api/machines)) and adds each one as a host,
     with its Defender properties as host variables prefixed C(mde_) (for example C(mde_machine_id)).
+  - Host variables include C(mde_machine_id), C(mde_computer_dns_name), C(mde_os_platform), C(mde_version),
+    C(mde_health_status), C(mde_risk_score), C(mde_exposure_level), C(mde_device_value), C(mde_machine_tags),
+    C(mde_last_ip_address), C(mde_last_external_ip_address), C(mde_last_seen), C(mde_rbac_group_name) and every
+    other field Defender returns for the device, in snake_case.
   - Groups come from the standard O(keyed_groups), O(groups) and O(compose) options; for example a keyed group on
     C(mde_os_platform | lower) with prefix C(mde_os) gives C(mde_os_windows10).
   - The devices are Defender records, not SSH or WinRM targets. Run the collection's modules for them on the
