@@ -83,6 +83,22 @@ def test_rate_limiter_hourly_budget():
     assert clock.sleeps and sum(clock.sleeps) == pytest.approx(3600 - 5 * 61)
 
 
+def test_rate_limiter_counts_a_call_from_its_answer():
+    # The service counts a call when it arrives; counting from the send time let our window free a slot
+    # before the service's did, and a 500-device run got 33 needless 429s.
+    clock = Clock()
+
+    def slow_answer(call):
+        clock.now += 5.0
+        return FakeResponse(200, {"value": []})
+
+    client = DefenderClient(API, StaticTokenProvider("tok"), FakeSession(ScriptedHandler([], slow_answer)),
+                            calls_per_minute=2, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        client.get("/api/machines")
+    assert clock.sleeps == [pytest.approx(55.0)]  # the first answer came at 1005: no third call before 1065
+
+
 def test_429_waits_retry_after_then_succeeds():
     client, session, clock = make_client([
         ("GET", "/api/machines/x", error(429, "TooManyRequests", headers={"Retry-After": "7"})),
