@@ -7,16 +7,14 @@ The options here are documented once, in plugins/doc_fragments/auth.py; a unit t
 
 from __future__ import annotations
 
-import os
-
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ._auth import AUTH_METHODS, build_token_provider, missing_roles
-from ._client import DefenderClient, build_session
-from ._clouds import CLOUDS, resolve_endpoints
+from ._auth import AUTH_METHODS, missing_roles
+from ._client import DefenderClient
+from ._clouds import CLOUDS
 from ._errors import DefenderError, MissingLibraryError
-from ._validate import normalize_api_url, validate_positive
+from ._factory import build_client
 
 DEFENDER_AUTH_ARGSPEC = {
     "tenant_id": {"type": "str", "fallback": (env_fallback, ["AZURE_TENANT_ID"])},
@@ -66,30 +64,10 @@ def fail_with_error(module, error: Exception, **result) -> None:
 
 def client_from_module(module) -> DefenderClient:
     """Validate the connection options (no request is sent) and build the client."""
-    params = module.params
     try:
-        api_url = normalize_api_url(params["api_url"]) if params["api_url"] else None
-        authority_url = normalize_api_url(params["authority_url"], "authority_url") if params["authority_url"] else None
-        endpoints = resolve_endpoints(params["cloud"], api_url, authority_url, params["scope"])
-        validate_positive(params["timeout"], "timeout")
-        validate_positive(params["retry_timeout"], "retry_timeout", allow_zero=True)
-        validate_positive(params["calls_per_minute"], "calls_per_minute")
-        validate_positive(params["calls_per_hour"], "calls_per_hour")
-        if params["ca_path"] and not os.path.isfile(params["ca_path"]):
-            raise ValueError(f"ca_path {params['ca_path']} is not a file")
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    if not params["validate_certs"]:
-        module.warn("validate_certs is false: the server's TLS certificate is not checked, so the bearer token "
-                    "could be sent to an impostor. Use ca_path for a private CA instead.")
-    verify = params["ca_path"] or params["validate_certs"]
-    try:
-        session = build_session(verify, params["proxy"], params["timeout"])
-        tokens = build_token_provider(params, endpoints, session)
+        return build_client(module.params, warn=module.warn)
     except (ValueError, MissingLibraryError) as exc:
         fail_with_error(module, exc)
-    return DefenderClient(endpoints.api_url, tokens, session, calls_per_minute=params["calls_per_minute"],
-                          calls_per_hour=params["calls_per_hour"], retry_timeout=params["retry_timeout"])
 
 
 def require_roles(module, client: DefenderClient, requirement, action: str) -> None:

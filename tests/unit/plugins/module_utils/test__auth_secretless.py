@@ -196,7 +196,7 @@ def test_defender_token_reports_managed_identity(app_service):
     del app_service
     token = make_jwt(roles=["Machine.Read.All"], exp=int(time.time()) + 3600)
     http = scripted([mi_answer(token)])
-    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._module.build_session", return_value=http):
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=http):
         result, failed = run_module(defender_token.main, {"auth_method": "managed_identity", "_ansible_no_log": True})
     assert not failed, result
     assert result["auth_method"] == "managed_identity" and result["roles"] == ["Machine.Read.All"]

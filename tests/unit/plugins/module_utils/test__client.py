@@ -142,6 +142,19 @@ def test_get_retries_5xx_with_backoff():
     assert len(clock.sleeps) == 2 and 0.5 <= clock.sleeps[0] <= 1.0 and 1.0 <= clock.sleeps[1] <= 2.0
 
 
+def test_throttling_spends_none_of_the_error_budget():
+    # Found by the reliability_faults target: three 429s then a drop and two 503s on one list query used up
+    # max_attempts (6) and failed the whole fleet run; the 429s had also stretched the first backoff to 4-8 s.
+    throttled = error(429, "TooManyRequests", headers={"Retry-After": "0.2"})
+    client, session, clock = make_client([("GET", "/x", throttled)] * 3 + [
+        ("GET", "/x", error(503, "ServiceUnavailable"))] * 5 + [("GET", "/x", FakeResponse(200, {"ok": True}))],
+        max_attempts=6)
+    assert client.get("/x") == {"ok": True}
+    assert len(session.calls) == 9
+    first_backoff = clock.sleeps[3]
+    assert clock.sleeps[:3] == [0.2, 0.2, 0.2] and 0.5 <= first_backoff <= 1.0
+
+
 def test_get_gives_up_after_max_attempts():
     client, session, _clock = make_client([], default=lambda call: error(500, "InternalServerError", target="t-1"),
                                           max_attempts=3)

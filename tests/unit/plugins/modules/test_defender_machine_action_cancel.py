@@ -40,7 +40,7 @@ def run(args, script=(), token=TOKEN, check_mode=False, diff=False):
     base.update(args)
     if diff:
         base["_ansible_diff"] = True
-    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._module.build_session", return_value=session):
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=session):
         result, failed = run_module(module.main, base, check_mode=check_mode)
     return result, failed, session
 

@@ -44,7 +44,7 @@ def run(args, script=(), default=None, token=TOKEN, check_mode=False):
     session = FakeSession(ScriptedHandler(list(script), default))
     base = {"api_url": "https://api.test", "access_token": token}
     base.update(args)
-    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._module.build_session", return_value=session):
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=session):
         result, failed = run_module(module.main, base, check_mode=check_mode)
     return result, failed, session
 

@@ -23,7 +23,7 @@ def run(args):
     session = FakeSession(login)
     base = {"tenant_id": TENANT, "client_id": "app", "client_secret": "s", "authority_url": "https://login.test"}
     base.update(args)
-    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._module.build_session", return_value=session):
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=session):
         return run_module(module.main, base), session
 
 
