@@ -16,8 +16,9 @@ import os
 import re
 import tempfile
 import traceback
+from urllib.parse import urlsplit
 
-from ._errors import DefenderError, MissingLibraryError
+from ._errors import DefenderError, MissingLibraryError, tls_error
 
 STOP_AND_QUARANTINE_ROLES = (("Machine.StopAndQuarantine",), ("Machine.Read.All", "Machine.ReadWrite.All"))
 MACHINE_READ_ROLES = (("Machine.Read.All", "Machine.ReadWrite.All"),)
@@ -48,6 +49,13 @@ class TokenProvider:
 
     def get_token(self, force_refresh: bool = False) -> str:
         raise NotImplementedError
+
+    # Token requests actually sent (msal answers from its cache without one); api_calls reports it.
+    requests_sent = 0
+
+    def _count(self, result: dict) -> None:
+        if result.get("token_source") != "cache":
+            self.requests_sent += 1
 
 
 class StaticTokenProvider(TokenProvider):
@@ -106,11 +114,14 @@ class MsalTokenProvider(TokenProvider):
             result = app.acquire_token_for_client(scopes=[self._scope])
         except ValueError as exc:  # msal raises ValueError for a bad authority or credential shape
             raise DefenderError(f"Cannot request a token from {self._authority}: {exc}", code="AuthenticationFailed") from None
-        except OSError as exc:
+        except OSError as exc:  # requests' exceptions are OSErrors
+            if exc.__class__.__name__ == "SSLError":
+                raise tls_error(exc, urlsplit(self._authority).netloc) from None
             raise DefenderError(f"Cannot reach the login endpoint {self._authority}: {exc.__class__.__name__}",
                                 code="ConnectionError") from None
         if not isinstance(result, dict) or "access_token" not in result:
             raise _token_error(result, self._authority)
+        self._count(result)
         if self._cache_path:
             _save_cache(self._cache, self._cache_path)
         return result["access_token"]
@@ -210,6 +221,8 @@ class ManagedIdentityTokenProvider(TokenProvider):
         try:
             result = app.acquire_token_for_client(resource=self._resource)
         except OSError as exc:  # requests' connection errors are OSErrors
+            if exc.__class__.__name__ == "SSLError":
+                raise tls_error(exc, f"the managed identity {source}") from None
             raise DefenderError(f"Cannot reach the managed identity {source}: {exc.__class__.__name__}. Managed "
                                 "identity works only on an Azure host that has one (VM, App Service, Functions, "
                                 "AKS, Arc-enabled server)", code="ManagedIdentityUnavailable") from None
@@ -218,11 +231,12 @@ class ManagedIdentityTokenProvider(TokenProvider):
                                 code="ManagedIdentityError") from None
         if not isinstance(result, dict) or "access_token" not in result:
             result = result if isinstance(result, dict) else {}
-            description = (result.get("error_description") or result.get("error")
-                           or "no access_token in the answer").splitlines()[0]
+            description = result.get("error_description") or result.get("error") or "no access_token in the answer"
+            description = description.splitlines()[0]
             which = f"user-assigned identity {self._client_id}" if self._client_id else "system-assigned identity"
             raise DefenderError(f"Managed identity token request ({which}) to the {source} failed: {description}",
                                 status=401, code="ManagedIdentityError")
+        self._count(result)
         if self._cache_path:
             _save_cache(self._cache, self._cache_path)
         return result["access_token"]

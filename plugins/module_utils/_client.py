@@ -14,13 +14,12 @@ Knows nothing of Ansible. Retry policy, in one place:
 from __future__ import annotations
 
 import random
-import re
 import time
 import traceback
 from collections import Counter, deque
 from urllib.parse import urlsplit
 
-from ._errors import AmbiguousRequestError, DefenderError, MissingLibraryError
+from ._errors import AmbiguousRequestError, DefenderError, MissingLibraryError, short_reason, tls_error
 from ._version import USER_AGENT
 
 try:
@@ -189,13 +188,17 @@ class DefenderClient:
     # -- tokens
     def token(self) -> str:
         if self._token is None:
-            self._token = self.tokens.get_token()
-            self.stats["token"] += 1
+            self._token = self._fetch_token(force_refresh=False)
         return self._token
 
     def _renew_token(self) -> None:
-        self._token = self.tokens.get_token(force_refresh=True)
-        self.stats["token"] += 1
+        self._token = self._fetch_token(force_refresh=True)
+
+    def _fetch_token(self, force_refresh: bool) -> str:
+        before = self.tokens.requests_sent
+        token = self.tokens.get_token(force_refresh=force_refresh)
+        self.stats["token"] += self.tokens.requests_sent - before  # 0 when msal's cache answered
+        return token
 
     # -- verbs
     def get(self, path: str, params: dict | None = None):
@@ -245,7 +248,8 @@ class DefenderClient:
         shown = urlsplit(url).path
         key = api_key(method, shown)
         deadline = self._clock() + self.retry_timeout
-        attempt = 0
+        attempt = 0  # every call sent
+        failures = 0  # 5xx and connection errors only: a throttled call spends none of the error budget
         renewed = False
         while True:
             attempt += 1
@@ -256,8 +260,7 @@ class DefenderClient:
                 response = self.session.request(method, url, params=params, json=body, headers=headers)
             except requests.exceptions.SSLError as exc:
                 self.limiter.settle(key)
-                raise DefenderError(f"TLS verification failed for {urlsplit(url).netloc}: {_short(exc)}",
-                                    code="TLSError", method=method, path=shown) from None
+                raise tls_error(exc, urlsplit(url).netloc, method=method, path=shown) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 self.limiter.settle(key)
                 kind = "Timeout" if isinstance(exc, requests.exceptions.Timeout) else "ConnectionError"
@@ -265,11 +268,12 @@ class DefenderClient:
                 if method != "GET" and not _never_sent(exc):
                     raise AmbiguousRequestError(f"No answer ({kind}); the request may have been carried out",
                                                 code=kind, method=method, path=shown) from None
-                delay = self._backoff(attempt)
-                if attempt < self.max_attempts and self._clock() + delay < deadline:
+                failures += 1
+                delay = self._backoff(failures)
+                if failures < self.max_attempts and self._clock() + delay < deadline:
                     self._sleep(delay)
                     continue
-                raise DefenderError(f"No answer from {urlsplit(url).netloc} after {attempt} attempts ({kind}: {_short(exc)})",
+                raise DefenderError(f"No answer from {urlsplit(url).netloc} after {attempt} attempts ({kind}: {short_reason(exc)})",
                                     code=kind, method=method, path=shown) from None
 
             self.limiter.settle(key)
@@ -281,7 +285,7 @@ class DefenderClient:
             if status == 429:
                 self.stats["429"] += 1
                 delay = _retry_after(response)
-                delay = self._backoff(attempt) if delay is None else delay
+                delay = self._backoff(attempt - failures) if delay is None else delay
                 if self._clock() + delay > deadline:
                     error = error_from_response(response, method, shown)
                     error.message += f" (still throttled after {self.retry_timeout:g} s of retries)"
@@ -292,8 +296,9 @@ class DefenderClient:
                 self.stats["5xx"] += 1
                 if method != "GET":
                     raise error_from_response(response, method, shown, cls=AmbiguousRequestError)
-                delay = _retry_after(response) or self._backoff(attempt)
-                if attempt < self.max_attempts and self._clock() + delay < deadline:
+                failures += 1
+                delay = _retry_after(response) or self._backoff(failures)
+                if failures < self.max_attempts and self._clock() + delay < deadline:
                     self._sleep(delay)
                     continue
             if status >= 400:
@@ -310,8 +315,3 @@ class DefenderClient:
         """Exponential backoff with full jitter, capped at 30 s."""
         return min(30.0, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.5, 1.0)  # nosec - not crypto
 
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    match = re.search(r"\[SSL[^\]]*\][^')\"]*", text) or re.search(r"(certificate verify failed[^')\"]*)", text)
-    return (match.group(0) if match else text)[:300]

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Cause and fix per MDE error.code (common-errors.md; Forbidden per microsoft-365-docs issue #6055).
 ERROR_HINTS = {
     "Forbidden": "The app registration lacks an application permission (API permissions > WindowsDefenderATP, then "
@@ -80,3 +82,15 @@ class MissingLibraryError(Exception):
         super().__init__(library)
         self.library = library
         self.exception = exception
+
+
+def short_reason(exc: Exception) -> str:
+    """The telling part of a requests/urllib3 exception text (the [SSL: ...] reason when there is one)."""
+    text = str(exc)
+    match = re.search(r"\[SSL[^\]]*\][^')\"]*", text) or re.search(r"(certificate verify failed[^')\"]*)", text)
+    return (match.group(0) if match else text)[:300]
+
+
+def tls_error(exc: Exception, host: str, **where) -> DefenderError:
+    """A certificate problem, said so, with what is wrong."""
+    return DefenderError(f"TLS verification failed for {host}: {short_reason(exc)}", code="TLSError", **where)

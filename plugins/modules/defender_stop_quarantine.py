@@ -351,8 +351,8 @@ def validated_inputs(module) -> dict:
         else:
             inputs["machine_ids"], duplicates = normalize_machine_ids(params["machine_ids"], params["max_machines"])
             if duplicates:
-                module.warn(f"machine_ids lists {len(duplicates)} device(s) more than once; each gets one request: "
-                            + ", ".join(sorted(set(duplicates))[:10]))
+                shown = ", ".join(sorted(set(duplicates))[:10])
+                module.warn(f"machine_ids lists {len(duplicates)} device(s) more than once; each gets one request: {shown}")
         inputs["succeeded_within"] = (parse_duration(params["skip_if_succeeded_within"], "skip_if_succeeded_within")
                                       if params["skip_if_succeeded_within"] else None)
         validate_positive(params["wait_timeout"], "wait_timeout")

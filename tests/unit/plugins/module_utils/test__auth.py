@@ -154,3 +154,26 @@ def test_certificate_without_key_or_cert(tmp_path):
     assert _auth.load_certificate_credential(str(only_key), thumbprint="AB:CD")["thumbprint"] == "abcd"
     with pytest.raises(ValueError, match="cannot read"):
         _auth.load_certificate_credential(str(tmp_path / "missing.pem"))
+
+
+def test_tls_failure_on_the_token_request_says_tls():
+    import requests  # pylint: disable=import-outside-toplevel
+
+    def handler(call):
+        raise requests.exceptions.SSLError("HTTPSConnectionPool(host='login.test'): Max retries exceeded "
+                                           "(Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] "
+                                           "certificate verify failed: self-signed certificate in certificate chain')))")
+    provider = _auth.build_token_provider({"tenant_id": TENANT, "client_id": "app", "client_secret": "s"},
+                                          ENDPOINTS, FakeSession(handler))
+    with pytest.raises(DefenderError) as info:
+        provider.get_token()
+    assert info.value.code == "TLSError"
+    assert "login.test" in str(info.value) and "self-signed certificate" in str(info.value) and "ca_path" in str(info.value)
+
+
+def test_token_requests_are_counted_but_cache_hits_are_not():
+    http = identity([token_answer("tok-1")])
+    provider = _auth.build_token_provider({"tenant_id": TENANT, "client_id": "app", "client_secret": "s"}, ENDPOINTS, http)
+    provider.get_token()
+    provider.get_token()
+    assert provider.requests_sent == 1

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 import requests
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import StaticTokenProvider
+from ansible_collections.secops.defender.plugins.module_utils._auth import StaticTokenProvider, TokenProvider
 from ansible_collections.secops.defender.plugins.module_utils._client import (
     DefenderClient,
     RateLimiter,
@@ -36,16 +36,12 @@ class Clock:
         self.now += seconds
 
 
-class RenewingTokens:
+class RenewingTokens(TokenProvider):
     method = "client_secret"
-    refreshable = True
-
-    def __init__(self) -> None:
-        self.issued = 0
 
     def get_token(self, force_refresh: bool = False) -> str:
-        self.issued += 1
-        return f"token-{self.issued}"
+        self.requests_sent += 1
+        return f"token-{self.requests_sent}"
 
 
 def make_client(script, default=None, tokens=None, **kwargs):
@@ -152,7 +148,7 @@ def test_throttling_spends_none_of_the_error_budget():
     assert client.get("/x") == {"ok": True}
     assert len(session.calls) == 9
     first_backoff = clock.sleeps[3]
-    assert clock.sleeps[:3] == [0.2, 0.2, 0.2] and 0.5 <= first_backoff <= 1.0
+    assert clock.sleeps[:3] == pytest.approx([0.2, 0.2, 0.2]) and 0.5 <= first_backoff <= 1.0
 
 
 def test_get_gives_up_after_max_attempts():
@@ -194,6 +190,13 @@ def test_401_renews_the_token_once():
     ], tokens=tokens)
     assert client.get("/x") == {"ok": 1}
     assert [c["headers"]["Authorization"] for c in session.calls] == ["Bearer token-1", "Bearer token-2"]
+    assert client.stats["token"] == 2
+
+
+def test_a_given_access_token_counts_no_token_request():
+    client, _session, _clock = make_client([("GET", "/x", FakeResponse(200, {}))])
+    client.get("/x")
+    assert client.stats["token"] == 0
 
 
 def test_401_twice_is_reported():
