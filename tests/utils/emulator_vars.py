@@ -36,6 +36,13 @@ def integration_vars(emulator, state_dir):
         for key in ('client_id', 'client_secret', 'certificate_path'):
             if client.get(key) is not None:
                 result[prefix + key] = client[key]
+    # The App Service-style managed identity endpoint: IDENTITY_ENDPOINT / IDENTITY_HEADER for tasks.
+    managed = emulator.get('managed_identity')
+    if managed:
+        result['defender_mi_endpoint'] = managed['endpoint']
+        result['defender_mi_header'] = managed['header']
+        for name, identity in sorted(managed.get('identities', {}).items()):
+            result['defender_%s_client_id' % var_name(name)] = identity['client_id']
     return result
 
 
