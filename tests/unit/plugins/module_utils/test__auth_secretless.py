@@ -161,7 +161,10 @@ def test_wrong_identity_header_is_a_clear_error_without_the_header(app_service):
 
 def test_no_identity_endpoint_reachable(no_identity_env):
     del no_identity_env
-    http = FakeSession(lambda call: (_ for _ in ()).throw(requests.exceptions.ConnectionError("refused")))
+    def refuse(call):
+        raise requests.exceptions.ConnectionError(f"refused: {call['url']}")
+
+    http = FakeSession(refuse)
     provider = _auth.build_token_provider({"auth_method": "managed_identity"}, ENDPOINTS, http)
     with pytest.raises(DefenderError, match=r"Cannot reach the managed identity instance metadata endpoint \(IMDS\) "
                                             r"http://169.254.169.254: ConnectionError") as info:
@@ -185,7 +188,7 @@ def test_managed_identity_bypasses_the_proxy_but_keeps_the_ca(app_service, monke
     with mock.patch.object(requests.Session, "request", fake_request):
         assert _auth.build_token_provider({"auth_method": "managed_identity"}, ENDPOINTS, session).get_token() == "mi-1"
         session.get("https://api.test/api/machines")
-    (_, mi_url, mi_kwargs), (_, _, api_kwargs) = sent
+    mi_url, mi_kwargs, api_kwargs = sent[0][1], sent[0][2], sent[1][2]
     assert mi_url == MI_ENDPOINT
     assert mi_kwargs["proxies"] == {"http": None, "https": None}
     assert mi_kwargs["verify"] == "/etc/defender/ca.pem" and mi_kwargs["timeout"] == 7.0
