@@ -166,6 +166,15 @@ def validate_positive(value: float | int | None, option: str, allow_zero: bool =
         raise ValueError(f"{option} must be {'zero or more' if allow_zero else 'greater than zero'}, got {value}")
 
 
+def validate_poll_interval(poll_interval: float, calls_per_minute: int) -> None:
+    """Polling alone must stay within calls_per_minute; a bad calls_per_minute is named as such first."""
+    validate_positive(calls_per_minute, "calls_per_minute")
+    minimum = 60.0 / calls_per_minute
+    if poll_interval < minimum:
+        raise ValueError(f"poll_interval {poll_interval:g} is below {minimum:g} s, the pace that keeps "
+                         f"polling within calls_per_minute ({calls_per_minute})")
+
+
 def odata_string(value: str) -> str:
     """An OData string literal: quotes doubled, so a value can never end the literal early."""
     if not isinstance(value, str):

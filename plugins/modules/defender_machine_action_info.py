@@ -239,6 +239,7 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import (
     normalize_sha1,
     odata_string,
     parse_time_or_duration,
+    validate_poll_interval,
     validate_positive,
 )
 
@@ -272,10 +273,8 @@ def validated_inputs(module) -> dict:
         if params["page_size"] is not None and not 1 <= params["page_size"] <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {params['page_size']}")
         validate_positive(params["wait_timeout"], "wait_timeout")
-        minimum = 60.0 / max(params["calls_per_minute"], 1)
-        if params["wait_for_terminal"] and params["poll_interval"] < minimum:
-            raise ValueError(f"poll_interval {params['poll_interval']:g} is below {minimum:g} s, the pace that keeps "
-                             f"polling within calls_per_minute ({params['calls_per_minute']})")
+        if params["wait_for_terminal"]:
+            validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     return inputs

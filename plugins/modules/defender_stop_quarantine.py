@@ -336,6 +336,7 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import (
     normalize_machine_ids,
     normalize_sha1,
     parse_duration,
+    validate_poll_interval,
     validate_positive,
 )
 
@@ -356,10 +357,7 @@ def validated_inputs(module) -> dict:
         inputs["succeeded_within"] = (parse_duration(params["skip_if_succeeded_within"], "skip_if_succeeded_within")
                                       if params["skip_if_succeeded_within"] else None)
         validate_positive(params["wait_timeout"], "wait_timeout")
-        minimum = 60.0 / max(params["calls_per_minute"], 1)
-        if params["poll_interval"] < minimum:
-            raise ValueError(f"poll_interval {params['poll_interval']:g} is below {minimum:g} s, the pace that keeps "
-                             f"polling within calls_per_minute ({params['calls_per_minute']})")
+        validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     return inputs

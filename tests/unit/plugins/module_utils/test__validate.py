@@ -173,3 +173,20 @@ def test_comment_validator_output_has_no_control_characters(value):
     except ValueError:
         return
     assert result and not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", result)
+
+
+@pytest.mark.parametrize("calls_per_minute", [0, -5])
+def test_poll_interval_check_names_a_bad_calls_per_minute(calls_per_minute):
+    # Found by reliability_bad_input: calls_per_minute 0 was reported as "poll_interval 10 is below 60 s".
+    with pytest.raises(ValueError, match="^calls_per_minute must be greater than zero"):
+        v.validate_poll_interval(10, calls_per_minute)
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False), st.integers(min_value=1, max_value=100000))
+def test_poll_interval_never_polls_faster_than_the_pace(poll_interval, calls_per_minute):
+    try:
+        v.validate_poll_interval(poll_interval, calls_per_minute)
+    except ValueError as exc:
+        assert "poll_interval" in str(exc) and poll_interval < 60.0 / calls_per_minute
+    else:
+        assert poll_interval >= 60.0 / calls_per_minute
