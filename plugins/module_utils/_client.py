@@ -314,4 +314,3 @@ class DefenderClient:
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, capped at 30 s."""
         return min(30.0, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.5, 1.0)  # nosec - not crypto
-

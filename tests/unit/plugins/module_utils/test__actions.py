@@ -70,7 +70,7 @@ def test_find_existing_for_a_fleet_is_one_query():
 
 
 def test_find_existing_prefers_an_active_action_to_a_recent_success():
-    client, _ = client_for([("GET", "/api/machineactions", listing(
+    client, _session = client_for([("GET", "/api/machineactions", listing(
         action("done", status="Succeeded", created="2026-11-28T11:59:30Z"), action("busy", created="2026-11-28T11:00:00Z")))])
     assert _actions.find_existing(client, [M1], SHA1, succeeded_since=NOW)[M1]["id"] == "busy"
 
@@ -113,7 +113,7 @@ def test_ambiguous_every_time_gives_up_after_the_attempts():
 
 
 def test_duplicate_400_returns_the_pending_action_unchanged():
-    client, _ = client_for([
+    client, _session = client_for([
         ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
         ("GET", "/api/machineactions", listing(action("theirs"))),
     ])
@@ -121,7 +121,7 @@ def test_duplicate_400_returns_the_pending_action_unchanged():
 
 
 def test_duplicate_400_for_another_file_is_reported():
-    client, _ = client_for([
+    client, _session = client_for([
         ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
         ("GET", "/api/machineactions", listing(action("theirs", sha1="f" * 40))),
     ])
@@ -174,7 +174,7 @@ def test_watcher_fleet_polls_with_one_list_query_per_interval():
 
 def test_watcher_times_out_with_the_keys_still_pending():
     clock = Clock()
-    client, _ = client_for([], default=lambda call: FakeResponse(200, action("a1")))
+    client, _session = client_for([], default=lambda call: FakeResponse(200, action("a1")))
     watcher = _actions.ActionWatcher(client, {M1: action("a1")}, clock=clock, sleep=clock.sleep, now=lambda: NOW)
     assert watcher.wait(timeout=30, poll_interval=10) == [M1]
     assert clock.now == 30

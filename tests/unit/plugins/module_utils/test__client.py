@@ -61,7 +61,7 @@ def test_api_key_templates_ids():
 def test_rate_limiter_paces_each_api_separately():
     clock = Clock()
     limiter = RateLimiter(per_minute=3, per_hour=100, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
+    for _call in range(3):
         limiter.acquire("A")
     limiter.acquire("B")  # another API is not slowed down
     assert clock.sleeps == []
@@ -72,7 +72,7 @@ def test_rate_limiter_paces_each_api_separately():
 def test_rate_limiter_hourly_budget():
     clock = Clock()
     limiter = RateLimiter(per_minute=100, per_hour=5, clock=clock, sleep=clock.sleep)
-    for _ in range(5):
+    for _call in range(5):
         limiter.acquire("A")
         clock.now += 61
     limiter.acquire("A")
@@ -90,7 +90,7 @@ def test_rate_limiter_counts_a_call_from_its_answer():
 
     client = DefenderClient(API, StaticTokenProvider("tok"), FakeSession(ScriptedHandler([], slow_answer)),
                             calls_per_minute=2, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
+    for _call in range(3):
         client.get("/api/machines")
     assert clock.sleeps == [pytest.approx(55.0)]  # the first answer came at 1005: no third call before 1065
 
@@ -117,9 +117,9 @@ def test_429_on_post_is_resent_because_nothing_was_created():
 
 
 def test_429_gives_up_at_the_retry_deadline_with_the_api_error():
-    client, session, _clock = make_client([], default=lambda call: error(429, "TooManyRequests", target="r-9",
-                                                                          headers={"Retry-After": "40"}),
-                                          retry_timeout=100)
+    def throttled(call):
+        return error(429, "TooManyRequests", target="r-9", headers={"Retry-After": "40"})
+    client, session, _clock = make_client([], default=throttled, retry_timeout=100)
     with pytest.raises(DefenderError) as info:
         client.get("/api/machineactions")
     assert info.value.status == 429 and info.value.code == "TooManyRequests" and info.value.target == "r-9"

@@ -76,7 +76,7 @@ def test_existing_pending_action_means_no_change_and_no_post():
 
 def test_recent_success_counts_as_done_only_when_asked():
     done = action("done", status="Succeeded")
-    result, _, session = run({"machine_id": M1, "skip_if_succeeded_within": "24h"},
+    result, _failed, session = run({"machine_id": M1, "skip_if_succeeded_within": "24h"},
                              [("GET", "/api/machineactions", listing(done))])
     assert not result["changed"] and result["machine_action"]["status"] == "Succeeded"
     assert "status eq 'Succeeded' and creationDateTimeUtc ge" in session.calls[0]["params"]["$filter"]
@@ -95,7 +95,7 @@ def test_check_mode_reads_and_predicts_without_posting(existing, changed):
 
 
 def test_race_answered_with_duplicate_400_is_not_a_failure():
-    result, failed, _ = run({"machine_id": M1}, [
+    result, failed, _session = run({"machine_id": M1}, [
         ("GET", "/api/machineactions", listing()),
         ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
         ("GET", "/api/machineactions", listing(action("winner"))),
@@ -114,7 +114,7 @@ def test_permission_preflight_fails_before_any_request(roles, missing):
 
 
 def test_api_error_is_mapped_with_status_code_and_request_id():
-    result, failed, _ = run({"machine_id": M1}, [
+    result, failed, _session = run({"machine_id": M1}, [
         ("GET", "/api/machineactions", listing()),
         ("POST", "/StopAndQuarantineFile", error(404, "ResourceNotFound", f"Sha1 {SHA1} was not found in machine {M1}",
                                                  target="req-42")),
@@ -150,7 +150,7 @@ def test_exactly_one_of_machine_id_and_machine_ids():
 
 
 def test_wait_until_succeeded_reports_history():
-    result, failed, _ = run({"machine_id": M1, "wait": True, "poll_interval": 1, "wait_timeout": 60}, [
+    result, failed, _session = run({"machine_id": M1, "wait": True, "poll_interval": 1, "wait_timeout": 60}, [
         ("GET", "/api/machineactions", listing()),
         ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("a1"))),
         ("GET", "/api/machineactions/a1", FakeResponse(200, action("a1", status="InProgress"))),
@@ -161,7 +161,7 @@ def test_wait_until_succeeded_reports_history():
 
 
 def test_wait_to_failed_fails_the_task_with_the_hresult():
-    result, failed, _ = run({"machine_id": M1, "wait": True, "poll_interval": 1}, [
+    result, failed, _session = run({"machine_id": M1, "wait": True, "poll_interval": 1}, [
         ("GET", "/api/machineactions", listing()),
         ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("a1"))),
         ("GET", "/api/machineactions/a1", FakeResponse(200, action("a1", status="Failed", errorHResult=-2147024894))),
@@ -179,8 +179,8 @@ def test_wait_timeout_cancels_when_asked():
                                        "cancel_on_timeout": True}, [
             ("GET", "/api/machineactions", listing()),
             ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("a1"))),
-            ("POST", "/api/machineactions/a1/cancel", FakeResponse(200, action("a1", status="Cancelled",
-                                                                                cancellationComment="timeout"))),
+            ("POST", "/api/machineactions/a1/cancel",
+             FakeResponse(200, action("a1", status="Cancelled", cancellationComment="timeout"))),
         ], default=lambda call: FakeResponse(200, action("a1")))
     assert failed and result["timed_out_machine_ids"] == [M1]
     assert result["machine_action"]["status"] == "Cancelled"
@@ -222,10 +222,10 @@ def login(call):
 
 
 def test_secrets_never_in_the_result():
-    result, failed, _ = run({"machine_id": M1, "access_token": None, "tenant_id": "t", "client_id": "c",
+    result, failed, _session = run({"machine_id": M1, "access_token": None, "tenant_id": "t", "client_id": "c",
                              "client_secret": "very-secret-value"}, default=login)
     assert failed and result["error_code"] == "invalid_client" and "AADSTS7000215" in result["msg"]
     assert "very-secret-value" not in repr(result)
-    result, failed, _ = run({"machine_id": M1}, [("GET", "/api/machineactions", error(500, "InternalServerError"))],
+    result, failed, _session = run({"machine_id": M1}, [("GET", "/api/machineactions", error(500, "InternalServerError"))],
                             default=lambda call: error(500, "InternalServerError"))
     assert failed and TOKEN not in repr(result)
