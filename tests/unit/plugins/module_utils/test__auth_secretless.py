@@ -161,6 +161,7 @@ def test_wrong_identity_header_is_a_clear_error_without_the_header(app_service):
 
 def test_no_identity_endpoint_reachable(no_identity_env):
     del no_identity_env
+
     def refuse(call):
         raise requests.exceptions.ConnectionError(f"refused: {call['url']}")
 
