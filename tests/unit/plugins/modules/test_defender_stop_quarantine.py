@@ -77,7 +77,7 @@ def test_existing_pending_action_means_no_change_and_no_post():
 def test_recent_success_counts_as_done_only_when_asked():
     done = action("done", status="Succeeded")
     result, _failed, session = run({"machine_id": M1, "skip_if_succeeded_within": "24h"},
-                             [("GET", "/api/machineactions", listing(done))])
+                                   [("GET", "/api/machineactions", listing(done))])
     assert not result["changed"] and result["machine_action"]["status"] == "Succeeded"
     assert "status eq 'Succeeded' and creationDateTimeUtc ge" in session.calls[0]["params"]["$filter"]
 
@@ -223,9 +223,9 @@ def login(call):
 
 def test_secrets_never_in_the_result():
     result, failed, _session = run({"machine_id": M1, "access_token": None, "tenant_id": "t", "client_id": "c",
-                             "client_secret": "very-secret-value"}, default=login)
+                                    "client_secret": "very-secret-value"}, default=login)
     assert failed and result["error_code"] == "invalid_client" and "AADSTS7000215" in result["msg"]
     assert "very-secret-value" not in repr(result)
     result, failed, _session = run({"machine_id": M1}, [("GET", "/api/machineactions", error(500, "InternalServerError"))],
-                            default=lambda call: error(500, "InternalServerError"))
+                                   default=lambda call: error(500, "InternalServerError"))
     assert failed and TOKEN not in repr(result)
