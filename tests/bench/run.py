@@ -212,9 +212,7 @@ def endpoint(entry: dict) -> str:
         return "list"
     if entry["method"] == "GET" and path.startswith("/api/machineactions/"):
         return "get"
-    if "openid-configuration" in path or "/discovery/" in path:
-        return "discovery"
-    return "other"
+    return "other"  # msal's sign-in discovery (openid-configuration), machine look-ups
 
 
 def is_poll(entry: dict) -> bool:
@@ -400,7 +398,8 @@ def table(args, fleet: dict, polling: dict, one: dict, memory: dict, tokens: dic
         rows.append(("POST per machine, all (target <= 1.05)", *[f"{fleet[w]['calls'].get('POST', 0) / n:.3f}" for w in ways]))
         rows.append(("POST per machine, not refused with 429", *[f"{fleet[w]['posts_answered'] / n:.3f}" for w in ways]))
         for kind, label in (("list", "GET list per machine"), ("get", "GET by id per machine"),
-                            ("token", "token requests per machine"), ("other", "other calls per machine")):
+                            ("token", "token requests per machine"),
+                            ("other", "other calls per machine (sign-in discovery, ...)")):
             rows.append((label, *[f"{fleet[w]['calls'].get(kind, 0) / n:.3f}" for w in ways]))
         rows.append(("poll calls per poll round", *[
             f"{fleet[w]['polls'] / fleet[w]['rounds']:.2f}" if fleet[w]["rounds"] else "-" for w in ways]))
