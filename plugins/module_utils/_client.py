@@ -89,7 +89,14 @@ class RateLimiter:
             calls[-1] = self._clock()
 
     def block(self, key: str, seconds: float) -> None:
-        """The server said wait (429 Retry-After): no call to this API before then."""
+        """The server said wait (429 Retry-After): the refused call leaves our window, and no call before then.
+
+        From here the server's Retry-After decides; had the refused call stayed in our window, a run that met one
+        429 in a window of 100 calls held its 100th call back for a whole minute (measured in the role's batches).
+        """
+        calls = self._calls.get(key)
+        if calls:
+            calls.pop()
         self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), self._clock() + seconds)
 
 

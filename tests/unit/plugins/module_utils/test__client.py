@@ -95,6 +95,18 @@ def test_rate_limiter_counts_a_call_from_its_answer():
     assert clock.sleeps == [pytest.approx(55.0)]  # the first answer came at 1005: no third call before 1065
 
 
+def test_a_refused_call_leaves_the_window():
+    # A call answered 429 was not carried out: keeping it in our window held the last call of a
+    # 100-device batch back for a whole minute.
+    client, _session, clock = make_client([
+        ("GET", "/api/machines", FakeResponse(200, {"value": []})),
+        ("GET", "/api/machines", error(429, "TooManyRequests", headers={"Retry-After": "1"})),
+    ], default=lambda call: FakeResponse(200, {"value": []}), calls_per_minute=3)
+    for _call in range(3):
+        client.get("/api/machines")
+    assert clock.sleeps == [pytest.approx(1.0)]
+
+
 def test_429_waits_retry_after_then_succeeds():
     client, session, clock = make_client([
         ("GET", "/api/machines/x", error(429, "TooManyRequests", headers={"Retry-After": "7"})),
