@@ -67,9 +67,6 @@ class DefenderError(Exception):
         text = f"{where}{self.message}" + (f" ({details})" if details else "")
         return f"{text}. {self.hint}" if self.hint else text
 
-    def as_dict(self) -> dict:
-        return {"status": self.status, "error_code": self.code, "request_id": self.target, "error_message": self.message}
-
 
 class AmbiguousRequestError(DefenderError):
     """A write whose outcome is unknown (5xx, timeout, connection reset): it may have been carried out."""
