@@ -2,13 +2,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP to the Defender for Endpoint API: one session, pacing, retries, paging, error mapping.
 
-Knows nothing of Ansible. Retry policy, in one place:
+Knows nothing of Ansible. Retry policy, in one place (RetryPolicy decides, DefenderClient.request
+carries the decision out):
 - 429: wait Retry-After (else jittered backoff) and resend, any method: a throttled call was not
-  carried out (common-errors.md "Throttling"). Bounded by retry_timeout.
-- 401 once per call: renew the token (it may have expired mid-run) and resend.
-- 5xx, timeouts, dropped connections: GETs are resent with jittered backoff; a write is NOT
-  resent here, it raises AmbiguousRequestError so the caller can read what happened first.
-- A connection that was never established (refused, connect timeout) is safe to resend.
+  carried out (common-errors.md "Throttling"). When the wait would pass retry_timeout, raise at
+  once, saying how long the service asked to wait (error.retry_after).
+- 401 once per call: renew the token (it may have expired mid-run) and resend; a token that cannot
+  be renewed (a given access_token) raises its provider's explanation.
+- 5xx, read timeouts, dropped connections, answers cut off or undecodable: GETs are resent with
+  jittered backoff; a write is NOT resent here, it raises AmbiguousRequestError so the caller can
+  read what happened first. A 2xx write answer that is not JSON is ambiguous too.
+- A connection that was never established (refused, connect timeout, unknown host) is safe to resend.
+- Anything else (TLS, too many redirects, an invalid URL) raises a DefenderError with its reason.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import traceback
 from collections import Counter, deque
 from urllib.parse import urlsplit
 
+from ._auth import token_claims
 from ._errors import AmbiguousRequestError, DefenderError, MissingLibraryError, short_reason, tls_error
 from ._version import USER_AGENT
 
@@ -142,12 +148,36 @@ def _retry_after(response) -> float | None:
         return None  # an HTTP-date: fall back to backoff
 
 
+
+
 def _never_sent(exc) -> bool:
     """True when the connection was never established, so the request cannot have been seen."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     text = repr(exc.args[0]) if exc.args else ""
     return "NewConnectionError" in text or "ConnectionRefusedError" in text or "NameResolutionError" in text
+
+
+def _answer_lost(exc) -> bool:
+    """The request left but its answer did not arrive whole: reset, read timeout, cut-off or undecodable body."""
+    lost = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError)
+    return isinstance(exc, lost) or not isinstance(exc, requests.exceptions.RequestException)
+
+
+def _kind(exc) -> str:
+    """The error code for a failed send: Timeout, ConnectionError, IncompleteAnswer, or the exception's name."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "Timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "ConnectionError"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "IncompleteAnswer"
+    return exc.__class__.__name__
+
+
+# OData query errors carry an empty code and no target (microsoft-365-docs #12682).
+ODATA_ERROR_CODE = "InvalidQuery"
 
 
 def error_from_response(response, method: str, path: str, cls=DefenderError) -> DefenderError:
@@ -163,11 +193,151 @@ def error_from_response(response, method: str, path: str, cls=DefenderError) -> 
             code, message, target = error.get("code"), error.get("message"), error.get("target")
         elif isinstance(error, str):  # identity-platform shape
             code, message = error, payload.get("error_description")
+    if not code and message and "query specified in the uri is not valid" in str(message).lower():
+        code = ODATA_ERROR_CODE
     target = target or response.headers.get("request-id") or response.headers.get("x-ms-request-id")
     if not message:
         message = f"{response.status_code} {response.reason or 'error'}"
-    return cls(str(message).splitlines()[0][:1000], status=response.status_code, code=code, target=target,
+    return cls(str(message).splitlines()[0][:1000], status=response.status_code, code=code or None, target=target,
                method=method, path=path)
+
+
+def applies_to_all(error: Exception) -> bool:
+    """An error that every further call of this run would meet too (stop sending, say when to retry):
+    throttling beyond the retry deadline, a token that cannot be renewed, a missing permission, a
+    feature the tenant lacks, or an API that cannot be reached."""
+    if not isinstance(error, DefenderError) or isinstance(error, AmbiguousRequestError):
+        return False
+    return (error.status in (401, 403, 429) or error.code in TENANT_WIDE_CODES)
+
+
+TENANT_WIDE_CODES = frozenset(("Unauthorized", "Forbidden", "DisabledFeature", "TooManyRequests", "MissingPermission",
+                               "TLSError", "ConnectionRefused", "NameResolutionError", "Unreachable", "invalid_client",
+                               "unauthorized_client", "invalid_tenant", "invalid_scope", "AuthenticationFailed"))
+
+# What RetryPolicy decides about one attempt.
+RETURN, RETRY, RENEW, THROTTLED, RAISE = "return", "retry", "renew", "throttled", "raise"
+
+
+class Decision:
+    """The verdict on one attempt: return `value`, wait `delay` and resend, renew the token, or raise `error`."""
+
+    __slots__ = ("verdict", "delay", "error", "value")
+
+    def __init__(self, verdict: str, delay: float = 0.0, error: Exception | None = None, value=None) -> None:
+        self.verdict = verdict
+        self.delay = delay
+        self.error = error
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Decision({self.verdict}, delay={self.delay:g}, error={self.error!r})"
+
+
+class Call:
+    """One logical call across its attempts: what was sent, how often, and its retry deadline."""
+
+    def __init__(self, method: str, url: str, deadline: float) -> None:
+        self.method = method.upper()
+        self.url = url
+        self.path = urlsplit(url).path
+        self.host = urlsplit(url).netloc
+        self.deadline = deadline
+        self.attempts = 0  # every time it was sent
+        self.failures = 0  # 5xx, lost answers and unreachable hosts: a throttled call spends none of this budget
+        self.renewed = False
+        self.throttled_for = 0.0  # seconds waited on 429s
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in ("GET", "HEAD")
+
+    def error(self, message: str, cls=DefenderError, **fields) -> DefenderError:
+        return cls(message, method=self.method, path=self.path, **fields)
+
+
+class RetryPolicy:
+    """Decides, for one answer or one exception, whether to resend, renew, wait or give up (see the module docstring).
+
+    Pure decisions on a Call and the clock: the send loop in DefenderClient.request only carries them out.
+    """
+
+    def __init__(self, retry_timeout: float = 300.0, max_attempts: int = 6, backoff_base: float = 1.0, clock=None) -> None:
+        self.retry_timeout = retry_timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self._clock = clock or time.monotonic
+
+    def remaining(self, call: Call) -> float:
+        return call.deadline - self._clock()
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped at 30 s."""
+        return min(30.0, self.backoff_base * (2 ** (max(attempt, 1) - 1))) * random.uniform(0.5, 1.0)  # nosec - not crypto
+
+    def _retry_or(self, call: Call, error: DefenderError, delay: float | None = None) -> Decision:
+        """Resend after a failure while the error budget and the deadline allow, else raise `error`."""
+        call.failures += 1
+        delay = self.backoff(call.failures) if delay is None else delay
+        if call.failures < self.max_attempts and delay < self.remaining(call):
+            return Decision(RETRY, delay)
+        error.message += f" (gave up after {call.attempts} attempt{'s' if call.attempts > 1 else ''})"
+        return Decision(RAISE, error=error)
+
+    def throttled(self, call: Call, delay: float, error: DefenderError | None = None) -> DefenderError:
+        """The error for a call the service keeps throttling longer than what is left of retry_timeout."""
+        remaining = max(self.remaining(call), 0.0)
+        error = error or call.error("Throttled", status=429, code="TooManyRequests")
+        waited = f"after {call.throttled_for:g} s of retries " if call.throttled_for else ""
+        error.message = (f"{error.message}: still throttled {waited}and the service asks to wait {delay:g} s more "
+                         f"(Retry-After), beyond what is left of retry_timeout ({remaining:g} of {self.retry_timeout:g} s)")
+        error.retry_after = delay
+        return error
+
+    def on_exception(self, call: Call, exc: Exception) -> Decision:
+        if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+            return Decision(RAISE, error=tls_error(exc, call.host, method=call.method, path=call.path))
+        kind = _kind(exc)
+        if requests is not None and _never_sent(exc):
+            error = call.error(f"Cannot reach {call.host} ({kind}: {short_reason(exc)}); check api_url and proxy",
+                               code="Unreachable")
+            return self._retry_or(call, error)
+        if _answer_lost(exc):
+            if call.is_write:  # it may have been carried out: the domain layer reads back, the client never resends
+                return Decision(RAISE, error=call.error(f"No complete answer ({kind}); the request may have been carried out",
+                                                        cls=AmbiguousRequestError, code=kind))
+            return self._retry_or(call, call.error(f"No complete answer from {call.host} ({kind}: {short_reason(exc)})",
+                                                   code=kind))
+        # Refused before anything was carried out: too many redirects, an invalid URL or header, a body that is not JSON.
+        return Decision(RAISE, error=call.error(f"The request could not be made ({kind}: {short_reason(exc)})", code=kind))
+
+    def on_response(self, call: Call, response) -> Decision:
+        status = response.status_code
+        if status == 401 and not call.renewed:
+            return Decision(RENEW)  # a token can expire mid-run: renew once, then report
+        if status == 429:
+            delay = _retry_after(response)
+            delay = self.backoff(call.attempts - call.failures) if delay is None else delay
+            if delay > self.remaining(call):
+                return Decision(RAISE, error=self.throttled(call, delay, error_from_response(response, call.method, call.path)))
+            return Decision(THROTTLED, delay)
+        if status >= 500:
+            if call.is_write:
+                return Decision(RAISE, error=error_from_response(response, call.method, call.path, cls=AmbiguousRequestError))
+            return self._retry_or(call, error_from_response(response, call.method, call.path), _retry_after(response))
+        if status >= 400:
+            return Decision(RAISE, error=error_from_response(response, call.method, call.path))
+        if status == 204 or not response.content:
+            return Decision(RETURN, value=None)
+        try:
+            return Decision(RETURN, value=response.json())
+        except ValueError:
+            if call.is_write:  # carried out, but what was created cannot be read: read back, never resend
+                return Decision(RAISE, error=call.error(f"The API answered HTTP {status} with a body that is not JSON; "
+                                                        "the request may have been carried out",
+                                                        cls=AmbiguousRequestError, status=status, code="InvalidResponse"))
+            return self._retry_or(call, call.error(f"The API answered HTTP {status} with a body that is not JSON",
+                                                   status=status, code="InvalidResponse"))
 
 
 class DefenderClient:
@@ -175,18 +345,25 @@ class DefenderClient:
 
     def __init__(self, api_url: str, token_provider, session, calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
                  calls_per_hour: int = DEFAULT_CALLS_PER_HOUR, retry_timeout: float = 300.0, max_attempts: int = 6,
-                 backoff_base: float = 1.0, clock=None, sleep=None) -> None:
+                 backoff_base: float = 1.0, clock=None, sleep=None, resource: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self.tokens = token_provider
         self.session = session
-        self.retry_timeout = retry_timeout
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
+        self.resource = resource  # the token audience the API expects (for the 403 hint)
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
+        self.policy = RetryPolicy(retry_timeout, max_attempts, backoff_base, clock=self._clock)
         self.limiter = RateLimiter(calls_per_minute, calls_per_hour, clock=self._clock, sleep=self._sleep)
         self.stats: Counter = Counter()
         self._token: str | None = None
+
+    @property
+    def retry_timeout(self) -> float:
+        return self.policy.retry_timeout
+
+    def clock(self) -> float:
+        """The client's monotonic clock (injected in tests)."""
+        return self._clock()
 
     def sleep(self, seconds: float) -> None:
         """Wait on the client's clock (patched in tests, scaled by nobody)."""
@@ -199,13 +376,15 @@ class DefenderClient:
         return self._token
 
     def _renew_token(self) -> None:
+        self._token = None
         self._token = self._fetch_token(force_refresh=True)
 
     def _fetch_token(self, force_refresh: bool) -> str:
         before = self.tokens.requests_sent
-        token = self.tokens.get_token(force_refresh=force_refresh)
-        self.stats["token"] += self.tokens.requests_sent - before  # 0 when msal's cache answered
-        return token
+        try:
+            return self.tokens.get_token(force_refresh=force_refresh)
+        finally:
+            self.stats["token"] += self.tokens.requests_sent - before  # 0 when msal's cache answered
 
     # -- verbs
     def get(self, path: str, params: dict | None = None):
@@ -214,33 +393,54 @@ class DefenderClient:
     def post(self, path: str, body: dict):
         return self.request("POST", path, body=body)
 
+    def patch(self, path: str, body: dict):
+        return self.request("PATCH", path, body=body)
+
     def delete(self, path: str):
         return self.request("DELETE", path)
 
     def get_all(self, path: str, params: dict | None = None, page_size: int | None = None,
                 max_items: int | None = None) -> list:
-        """Every item of a collection: follows @odata.nextLink, else pages with $top/$skip."""
+        """Every item of a collection: follows @odata.nextLink, else pages with $top/$skip.
+
+        Stops when a page brings nothing new (a server that ignores $skip repeats its page:
+        files/{id}/machines documents neither $top nor $skip), and a 404 on a later page ends the
+        collection without losing the pages already read; only the first page's errors are raised.
+        """
         params = dict(params or {})
         if page_size:
             params["$top"] = page_size
         expected = page_size or MAX_PAGE_SIZE
         items: list = []
+        seen: set = set()
+        links: set = set()
         skip = int(params.get("$skip", 0))
         page = self.get(path, params)
         while True:
             value = page.get("value", []) if isinstance(page, dict) else []
-            items.extend(value)
+            fresh = [item for item in value if _identity(item) not in seen]
+            seen.update(_identity(item) for item in fresh)
+            items.extend(fresh)
             if max_items and len(items) >= max_items:
                 return items[:max_items]
             next_link = page.get("@odata.nextLink") if isinstance(page, dict) else None
-            if next_link:
-                page = self.request("GET", self._same_host(next_link))
-            elif value and len(value) >= expected:
-                skip += len(value)
-                params["$skip"] = skip
-                page = self.get(path, params)
-            else:
+            if value and not fresh:
+                self.stats["repeated_pages"] += 1
                 return items
+            try:
+                if next_link and next_link not in links:
+                    links.add(next_link)
+                    page = self.request("GET", self._same_host(next_link))
+                elif not next_link and value and len(value) >= expected:
+                    skip += len(value)
+                    params["$skip"] = skip
+                    page = self.get(path, params)
+                else:
+                    return items
+            except DefenderError as exc:
+                if exc.status != 404:
+                    raise
+                return items  # a page past the end
 
     def _same_host(self, link: str) -> str:
         # A nextLink to another host would receive our bearer token: refuse it.
@@ -249,75 +449,62 @@ class DefenderClient:
                                 code="UnexpectedNextLink")
         return link
 
-    # -- the one request loop
+    # -- the one send loop: RetryPolicy decides, this carries the decision out
     def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None):
         url = path if path.startswith("https://") or path.startswith("http://") else f"{self.api_url}{path}"
-        shown = urlsplit(url).path
-        key = api_key(method, shown)
-        deadline = self._clock() + self.retry_timeout
-        attempt = 0  # every call sent
-        failures = 0  # 5xx and connection errors only: a throttled call spends none of the error budget
-        renewed = False
+        call = Call(method, url, self._clock() + self.policy.retry_timeout)
+        key = api_key(call.method, call.path)
         while True:
-            attempt += 1
-            self.limiter.acquire(key)
-            headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
-            self.stats[key] += 1
-            try:
-                response = self.session.request(method, url, params=params, json=body, headers=headers)
-            except requests.exceptions.SSLError as exc:
-                self.limiter.settle(key)
-                raise tls_error(exc, urlsplit(url).netloc, method=method, path=shown) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                self.limiter.settle(key)
-                kind = "Timeout" if isinstance(exc, requests.exceptions.Timeout) else "ConnectionError"
-                self.stats["connection_errors"] += 1
-                if method != "GET" and not _never_sent(exc):
-                    raise AmbiguousRequestError(f"No answer ({kind}); the request may have been carried out",
-                                                code=kind, method=method, path=shown) from None
-                failures += 1
-                delay = self._backoff(failures)
-                if failures < self.max_attempts and self._clock() + delay < deadline:
-                    self._sleep(delay)
-                    continue
-                raise DefenderError(f"No answer from {urlsplit(url).netloc} after {attempt} attempts ({kind}: {short_reason(exc)})",
-                                    code=kind, method=method, path=shown) from None
-
-            self.limiter.settle(key)
-            status = response.status_code
-            if status == 401 and self.tokens.refreshable and not renewed:
-                renewed = True  # a token can expire mid-run: renew once, then report
+            decision = self._attempt(call, key, params, body)
+            if decision.verdict == RETURN:
+                return decision.value
+            if decision.verdict == RAISE:
+                raise decision.error
+            if decision.verdict == RENEW:
+                call.renewed = True
                 self._renew_token()
-                continue
-            if status == 429:
-                self.stats["429"] += 1
-                delay = _retry_after(response)
-                delay = self._backoff(attempt - failures) if delay is None else delay
-                if self._clock() + delay > deadline:
-                    error = error_from_response(response, method, shown)
-                    error.message += f" (still throttled after {self.retry_timeout:g} s of retries)"
-                    raise error
-                self.limiter.block(key, delay)
-                continue
-            if status >= 500:
-                self.stats["5xx"] += 1
-                if method != "GET":
-                    raise error_from_response(response, method, shown, cls=AmbiguousRequestError)
-                failures += 1
-                delay = _retry_after(response) or self._backoff(failures)
-                if failures < self.max_attempts and self._clock() + delay < deadline:
-                    self._sleep(delay)
-                    continue
-            if status >= 400:
-                raise error_from_response(response, method, shown)
-            if status == 204 or not response.content:
-                return None
-            try:
-                return response.json()
-            except ValueError:
-                raise DefenderError(f"The API answered HTTP {status} with a body that is not JSON", status=status,
-                                    code="InvalidResponse", method=method, path=shown) from None
+            elif decision.verdict == THROTTLED:
+                call.throttled_for += decision.delay
+                self.limiter.block(key, decision.delay)
+            else:
+                self._sleep(decision.delay)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, capped at 30 s."""
-        return min(30.0, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.5, 1.0)  # nosec - not crypto
+    def _attempt(self, call: Call, key: str, params, body) -> Decision:
+        """Send once (paced, with the token) and return the policy's verdict on the outcome."""
+        wait = self.limiter.delay(key)
+        if wait > self.policy.remaining(call):  # blocked by an earlier Retry-After longer than our deadline
+            self.stats["429_not_sent"] += 1
+            return Decision(RAISE, error=self.policy.throttled(call, wait))
+        self.limiter.acquire(key)
+        call.attempts += 1
+        self.stats[key] += 1
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
+        try:
+            response = self.session.request(call.method, call.url, params=params, json=body, headers=headers)
+        except Exception as exc:  # pylint: disable=broad-exception-caught - the policy classifies every failure
+            self.limiter.settle(key)
+            self.stats["connection_errors"] += 1
+            return self.policy.on_exception(call, exc)
+        self.limiter.settle(key)
+        if response.status_code == 429:
+            self.stats["429"] += 1
+        elif response.status_code >= 500:
+            self.stats["5xx"] += 1
+        decision = self.policy.on_response(call, response)
+        if decision.verdict == RAISE and response.status_code == 403:
+            self._explain_forbidden(decision.error)
+        return decision
+
+    def _explain_forbidden(self, error: DefenderError) -> None:
+        """A token for another audience is answered 403, not 401 (microsoft-365-docs #9246): say so."""
+        claims = token_claims(self._token or "") or {}
+        audience = str(claims.get("aud") or "")
+        if self.resource and audience and audience.rstrip("/").lower() != self.resource.rstrip("/").lower():
+            error.message += (f" (the token's audience is {audience}, the API expects {self.resource}: "
+                              "check scope and cloud)")
+
+
+def _identity(item) -> str:
+    if isinstance(item, dict) and item.get("id") is not None:
+        return f"id:{item['id']}"
+    return repr(sorted(item.items())) if isinstance(item, dict) else repr(item)

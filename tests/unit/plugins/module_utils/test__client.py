@@ -306,3 +306,165 @@ def test_not_found_hint_names_what_was_not_found():
     machine = DefenderError("x", status=404, code="ResourceNotFound", method="POST", path="/api/machines/abc/StopAndQuarantineFile")
     assert "machine action id" in str(action) and "device" not in action.hint
     assert "device is unknown" in str(machine)
+
+
+# --- every way an answer can fail (issue: the client must never let an exception escape) ---------------
+
+CUT_OFF = requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(12 bytes read, 88 more expected)")
+
+
+@pytest.mark.parametrize("exc", [CUT_OFF, requests.exceptions.ContentDecodingError("bad gzip"),
+                                 requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected"),
+                                 requests.exceptions.ReadTimeout("read timed out"), OSError("socket closed")])
+def test_a_write_whose_answer_is_lost_or_cut_off_is_ambiguous_and_sent_once(exc):
+    client, session, _clock = make_client([("POST", "/x", exc)])
+    with pytest.raises(AmbiguousRequestError) as info:
+        client.post("/api/machines/m/StopAndQuarantineFile", {})
+    assert len(session.calls) == 1
+    assert "may have been carried out" in str(info.value)
+
+
+def test_a_read_whose_answer_is_cut_off_is_retried_like_a_dropped_connection():
+    client, session, _clock = make_client([("GET", "/x", CUT_OFF), ("GET", "/x", FakeResponse(200, {"ok": 1}))])
+    assert client.get("/x") == {"ok": 1}
+    assert len(session.calls) == 2
+
+
+@pytest.mark.parametrize("exc, code", [
+    (requests.exceptions.TooManyRedirects("Exceeded 30 redirects."), "TooManyRedirects"),
+    (requests.exceptions.InvalidJSONError("Object of type set is not JSON serializable"), "InvalidJSONError"),
+    (requests.exceptions.InvalidURL("Invalid URL 'https://': No host supplied"), "InvalidURL"),
+    (requests.exceptions.InvalidHeader("Invalid leading whitespace in header value"), "InvalidHeader"),
+])
+def test_a_request_that_cannot_be_made_is_a_readable_error_not_a_traceback(exc, code):
+    client, session, _clock = make_client([("POST", "/x", exc)])
+    with pytest.raises(DefenderError) as info:
+        client.post("/x", {})
+    assert not isinstance(info.value, AmbiguousRequestError)
+    assert info.value.code == code and "could not be made" in str(info.value)
+    assert len(session.calls) == 1
+
+
+class NotJson(FakeResponse):
+    def __init__(self, status):
+        super().__init__(status, None)
+        self.content = b"<html>gateway</html>"
+
+    def json(self):
+        raise ValueError("Expecting value")
+
+
+def test_a_created_answer_that_is_not_json_is_ambiguous():
+    client, session, _clock = make_client([("POST", "/x", NotJson(201))])
+    with pytest.raises(AmbiguousRequestError) as info:
+        client.post("/x", {})
+    assert info.value.code == "InvalidResponse" and len(session.calls) == 1
+
+
+def test_a_read_answer_that_is_not_json_is_retried_then_reported():
+    client, session, _clock = make_client([], default=lambda call: NotJson(200), max_attempts=2)
+    with pytest.raises(DefenderError) as info:
+        client.get("/x")
+    assert info.value.code == "InvalidResponse" and "gave up after 2 attempts" in str(info.value)
+    assert len(session.calls) == 2
+
+
+# --- throttling beyond the deadline ----------------------------------------------------------------------
+
+def test_a_retry_after_longer_than_the_deadline_raises_at_once_saying_how_long():
+    client, session, clock = make_client([("POST", "/x", error(429, "TooManyRequests", headers={"Retry-After": "2400"}))],
+                                         retry_timeout=300)
+    with pytest.raises(DefenderError) as info:
+        client.post("/x", {})
+    assert clock.sleeps == [] and len(session.calls) == 1
+    assert info.value.retry_after == 2400
+    text = str(info.value)
+    assert "asks to wait 2400 s" in text and "retry_timeout (300 of 300 s)" in text and "after" not in text.split(":")[1]
+
+
+def test_an_api_blocked_beyond_the_deadline_is_not_called_again():
+    client, session, clock = make_client([], retry_timeout=60)
+    client.limiter.block("POST /y", 900)  # an earlier call of this run was told Retry-After: 900
+    with pytest.raises(DefenderError) as info:
+        client.post("/y", {})
+    assert session.calls == [] and clock.sleeps == []
+    assert info.value.retry_after == pytest.approx(900) and info.value.status == 429
+    assert client.stats["429_not_sent"] == 1
+
+
+def test_retry_policy_decides_without_sending():
+    from ansible_collections.secops.defender.plugins.module_utils._client import Call, RetryPolicy
+    clock = Clock()
+    policy = RetryPolicy(retry_timeout=100, max_attempts=3, clock=clock)
+    post = Call("POST", f"{API}/api/machines/m/StopAndQuarantineFile", clock() + 100)
+    get = Call("GET", f"{API}/api/machineactions", clock() + 100)
+    post.attempts = get.attempts = 1
+    assert policy.on_response(post, error(503, "ServiceUnavailable")).verdict == "raise"
+    assert isinstance(policy.on_response(post, error(503, "ServiceUnavailable")).error, AmbiguousRequestError)
+    assert policy.on_response(get, error(503, "ServiceUnavailable")).verdict == "retry"
+    assert policy.on_response(get, error(401, "Unauthorized")).verdict == "renew"
+    get.renewed = True
+    assert policy.on_response(get, error(401, "Unauthorized")).verdict == "raise"
+    assert policy.on_response(get, error(429, "TooManyRequests", headers={"Retry-After": "5"})).verdict == "throttled"
+    assert policy.on_response(get, error(429, "TooManyRequests", headers={"Retry-After": "500"})).verdict == "raise"
+    assert policy.on_response(get, error(404, "ResourceNotFound")).verdict == "raise"
+    assert policy.on_response(get, FakeResponse(200, {"a": 1})).value == {"a": 1}
+    assert policy.on_exception(post, requests.exceptions.ConnectTimeout("connect timed out")).verdict == "retry"
+    assert policy.on_exception(post, CUT_OFF).verdict == "raise"
+
+
+# --- paging as the real service does it --------------------------------------------------------------------
+
+def test_a_404_on_a_later_page_keeps_the_pages_read():
+    pages = {0: [{"id": 1}, {"id": 2}]}
+
+    def answer(call):
+        skip = int(call["params"].get("$skip", 0))
+        return FakeResponse(200, {"value": pages[skip]}) if skip in pages else error(404, "ResourceNotFound")
+    client, session, _clock = make_client([], default=answer)
+    assert client.get_all("/api/machines", page_size=2) == [{"id": 1}, {"id": 2}]
+    assert len(session.calls) == 2
+
+
+def test_a_404_on_the_first_page_is_raised():
+    client, _session, _clock = make_client([("GET", "/api/machines", error(404, "ResourceNotFound"))])
+    with pytest.raises(DefenderError) as info:
+        client.get_all("/api/machines")
+    assert info.value.status == 404
+
+
+def test_a_server_that_ignores_skip_does_not_loop_for_ever():
+    client, session, _clock = make_client([], default=lambda call: FakeResponse(200, {"value": [{"id": 1}, {"id": 2}]}))
+    assert client.get_all("/api/files/abc/machines", page_size=2) == [{"id": 1}, {"id": 2}]
+    assert len(session.calls) == 2
+    assert client.stats["repeated_pages"] == 1
+
+
+def test_a_next_link_that_repeats_itself_does_not_loop_for_ever():
+    link = f"{API}/api/machines?$skiptoken=a"
+    client, session, _clock = make_client([], default=lambda call: FakeResponse(
+        200, {"value": [{"id": len(session.calls)}], "@odata.nextLink": link}))
+    items = client.get_all("/api/machines")
+    assert len(items) == 2 and len(session.calls) == 2
+
+
+def test_odata_errors_with_an_empty_code_are_readable():
+    body = {"error": {"code": "", "message": "The query specified in the URI is not valid. Could not find a property "
+                                             "named 'sha1' on type 'MachineAction'.", "details": []}}
+    client, _session, _clock = make_client([("GET", "/api/machineactions", FakeResponse(400, body))])
+    with pytest.raises(DefenderError) as info:
+        client.get("/api/machineactions")
+    assert info.value.code == "InvalidQuery" and info.value.status == 400
+    assert "Could not find a property named 'sha1'" in str(info.value)
+
+
+def test_a_403_for_a_token_of_another_audience_says_so():
+    from ansible_collections.secops.defender.tests.unit.fakes import make_jwt
+    token = make_jwt(roles=["Machine.Read.All"], aud="https://graph.microsoft.com")
+    client, _session, _clock = make_client([("GET", "/api/machines", error(403, "Forbidden", "Forbidden"))],
+                                           tokens=StaticTokenProvider(token))
+    client.resource = "https://api.securitycenter.microsoft.com"
+    with pytest.raises(DefenderError) as info:
+        client.get("/api/machines")
+    assert "audience is https://graph.microsoft.com" in str(info.value)
+    assert "expects https://api.securitycenter.microsoft.com" in str(info.value)
