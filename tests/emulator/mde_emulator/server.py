@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -23,7 +24,8 @@ from .identity import FEDERATION_AUDIENCE, Identity, MsiError, jwt_split, parse_
 from .pki import Pki
 from .ratelimit import RateLimiter, retry_after_header
 from .requestlog import RequestLog
-from .store import DEFAULT_CONFIG, Store, validate_config
+from .config import defaults, validate_config
+from .store import Store
 
 JSON_TYPE = "application/json; charset=utf-8"
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
@@ -87,7 +89,7 @@ class Emulator:
         with self.store.lock:
             self.identity.load(seed)
             self.store.load(seed, body.get("fleet"))
-            self.store.config = dict(DEFAULT_CONFIG)
+            self.store.config = defaults()
             self.faults.clear()
             self.log.clear()
             self.limiter.reset()
@@ -278,7 +280,7 @@ class Emulator:
             if method == "POST":
                 self.apply_config(data)
             with self.store.lock:
-                return 200, dict(self.store.config)
+                return 200, copy.deepcopy(self.store.config)
         if path == "/_emulator/faults":
             if method == "POST":
                 return 201, self.faults.add(data)

@@ -13,25 +13,8 @@ import hashlib
 import threading
 
 from .clock import iso, parse_iso
+from .config import defaults
 from .errors import new_guid
-
-DEFAULT_CONFIG = {
-    "time_scale": 1.0,
-    "rate_limit_per_minute": 100,
-    "rate_limit_per_hour": 1500,
-    "token_lifetime": 3599,
-    "pending_seconds": 5.0,
-    "in_progress_seconds": 10.0,
-    "offline_timeout_seconds": 3 * 24 * 3600.0,
-    "page_size": 10000,
-    "list_last_update_field": "lastUpdateDateTimeUtc",
-    "max_active_indicators": 15000,
-    "duplicate_response": "error",
-}
-_CONFIG_TYPES = {"time_scale": (int, float), "rate_limit_per_minute": int, "rate_limit_per_hour": int, "token_lifetime": int,
-                 "pending_seconds": (int, float), "in_progress_seconds": (int, float), "offline_timeout_seconds": (int, float),
-                 "page_size": int, "list_last_update_field": str, "max_active_indicators": int,
-                 "duplicate_response": str}
 
 TERMINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 ACTIVE = ("Pending", "InProgress")
@@ -55,26 +38,6 @@ INDICATOR_FIELDS = ("id", "indicatorValue", "indicatorType", "action", "applicat
                     "creationTimeDateTimeUtc", "createdBy", "expirationTime", "lastUpdateTime", "lastUpdatedBy", "severity", "description",
                     "recommendedActions", "rbacGroupNames", "rbacGroupIds", "generateAlert", "createdBySource", "createdByDisplayName",
                     "mitreTechniques", "educateUrl")
-
-
-def validate_config(changes: dict) -> dict:
-    """Checked copy of a config change; ValueError names the bad key."""
-    clean = {}
-    for key, value in changes.items():
-        if key not in _CONFIG_TYPES:
-            raise ValueError("unknown config key %r (known: %s)" % (key, ", ".join(sorted(_CONFIG_TYPES))))
-        if isinstance(value, bool) or not isinstance(value, _CONFIG_TYPES[key]):
-            raise ValueError("config key %r has the wrong type" % key)
-        if key == "list_last_update_field" and value not in ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"):
-            raise ValueError("list_last_update_field must be lastUpdateDateTimeUtc or lastUpdateTimeUtc")
-        if key == "duplicate_response" and value not in ("error", "existing"):
-            raise ValueError("duplicate_response must be 'error' or 'existing'")
-        if key not in ("list_last_update_field", "duplicate_response") and value <= 0 and key not in ("pending_seconds", "in_progress_seconds"):
-            raise ValueError("config key %r must be > 0" % key)
-        if key in ("pending_seconds", "in_progress_seconds") and value < 0:
-            raise ValueError("config key %r must be >= 0" % key)
-        clean[key] = value
-    return clean
 
 
 def _machine_defaults(name: str, index: int, created: float) -> dict:
@@ -130,7 +93,7 @@ class Store:
     def __init__(self, clock) -> None:
         self.clock = clock
         self.lock = threading.RLock()
-        self.config = dict(DEFAULT_CONFIG)
+        self.config = defaults()
         self.machines: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
         self.actions: dict[str, dict] = {}
@@ -358,7 +321,7 @@ class Store:
             actions.append(entity)
         return {
             "now": iso(self.clock.now()),
-            "config": dict(self.config),
+            "config": copy.deepcopy(self.config),
             "machines": [copy.deepcopy(m) for m in self.machines.values()],
             "files": [copy.deepcopy(f) for f in self.files.values()],
             "actions": actions,
