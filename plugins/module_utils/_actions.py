@@ -21,9 +21,12 @@ TERMINAL_STATUSES = frozenset(("Succeeded", "Failed", "TimeOut", "Cancelled"))
 UNSUCCESSFUL_STATUSES = frozenset(("Failed", "TimeOut", "Cancelled"))
 # After an ambiguous POST we look for an action created since we sent it, minus this allowance for
 # the difference between our clock and the service's.
-CLOCK_SKEW = timedelta(minutes=2)
+CLOCK_SKEW = timedelta(minutes=5)
 # A new action can be missing from GET /api/machineactions/{id} for a moment (XSOAR retries 3 x 1 s).
 NEW_ACTION_GRACE_SECONDS = 60.0
+# How long to look for an action after an ambiguous POST or a 400 "already in progress" before
+# concluding (the list endpoint can lag a new action; polls allow it the same 60 s).
+PATIENCE_SECONDS = 60.0
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -59,9 +62,10 @@ def parse_time(value: str | None) -> datetime | None:
 
 def action_filter(action_type: str | None = STOP_AND_QUARANTINE, statuses=(), machine_id: str | None = None,
                   created_since: datetime | None = None, succeeded_since: datetime | None = None,
-                  requestor: str | None = None) -> str:
+                  requestor: str | None = None, or_created_since: datetime | None = None) -> str:
     """An OData $filter on the properties the list API supports (type, status, machineId, requestor,
-    creationDateTimeUtc). action_type=None leaves the type out (any type); may return ''."""
+    creationDateTimeUtc). action_type=None leaves the type out (any type); may return ''.
+    or_created_since adds "or created since then" to the status alternatives (any status)."""
     parts = [f"type eq {odata_string(action_type)}"] if action_type else []
     if machine_id:
         parts.append(f"machineId eq {odata_string(machine_id)}")
@@ -70,6 +74,8 @@ def action_filter(action_type: str | None = STOP_AND_QUARANTINE, statuses=(), ma
     alternatives = [f"status eq {odata_string(status)}" for status in statuses]
     if succeeded_since is not None:
         alternatives.append(f"(status eq 'Succeeded' and creationDateTimeUtc ge {odata_datetime(succeeded_since)})")
+    if or_created_since is not None:
+        alternatives.append(f"creationDateTimeUtc ge {odata_datetime(or_created_since)}")
     if alternatives:
         parts.append("(" + " or ".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0])
     if created_since is not None:
@@ -89,63 +95,214 @@ def _rank(action: dict) -> tuple:
     return (action.get("status") in ACTIVE_STATUSES, created)
 
 
+def _newest(actions) -> dict | None:
+    actions = list(actions)
+    return max(actions, key=_rank) if actions else None
+
+
 def find_existing(client, machine_ids: list, sha1: str, succeeded_since: datetime | None = None) -> dict:
-    """Per machine, the Pending/InProgress (or, with succeeded_since, recently Succeeded) action for the file.
+    """Per machine, the Pending/InProgress (or, with succeeded_since, recently Succeeded) action for the file."""
+    return Quarantine(client, sha1, "").look_up(machine_ids, succeeded_since)
 
-    One list query whatever the number of machines; the file is matched on relatedFileInfo, which the
-    API cannot filter on.
+
+def is_duplicate_refusal(error: DefenderError) -> bool:
+    """400 ActiveRequestAlreadyExists / "Action is already in progress" (microsoft-365-docs #5702)."""
+    return error.code == "ActiveRequestAlreadyExists" or "already in progress" in (error.message or "").lower()
+
+
+def describe(action: dict) -> str:
+    """'action <id> (StopAndQuarantineFile of <file>, Pending)' for messages."""
+    what = action.get("type") or "action"
+    if file_identifier(action):
+        what += f" of {file_identifier(action)}"
+    return f"action {action.get('id')} ({what}, {action.get('status')})"
+
+
+class BlockedByAction(DefenderError):
+    """Defender refused the request because another action is pending on the device: nothing was created."""
+
+    def __init__(self, machine_id: str, blocking: dict | None, error: DefenderError | None = None) -> None:
+        if blocking is not None:
+            message = (f"Defender refused a new StopAndQuarantineFile on device {machine_id}: {describe(blocking)}, "
+                       f"requested by {blocking.get('requestor') or 'someone'} at {blocking.get('creationDateTimeUtc')}, is "
+                       "still pending on it (Defender allows one such action at a time). Wait for it to finish or cancel it "
+                       "(defender_machine_action_cancel), then run again")
+        else:
+            message = (f"Defender refused a new StopAndQuarantineFile on device {machine_id} because an action is already "
+                       f"in progress, but no pending action on the device could be found within {PATIENCE_SECONDS:g} s "
+                       "(the listing may lag); run again later")
+        super().__init__(message, status=getattr(error, "status", None) or 400, code="ActiveRequestAlreadyExists",
+                         target=getattr(error, "target", None), method="POST",
+                         path=f"/api/machines/{machine_id}/StopAndQuarantineFile")
+        self.blocking = blocking
+
+    @property
+    def hint(self) -> str | None:
+        return None  # the message already says what to do
+
+
+class Quarantine:
+    """StopAndQuarantineFile of one file, at most one action per device ("never twice"), on every path the
+    service can take:
+
+    - look_up() reads, in one list query for the whole fleet, every action for the file that is under
+      way (or recently succeeded) and every one created lately, and remembers their ids: an action
+      known before a POST was sent can never be taken for the one that POST created.
+    - An ambiguous failure (5xx, timeout, reset, cut-off answer) is never blindly resent: the device's
+      actions are read back patiently (the listing can lag a new action), and the POST is sent again
+      only if none that this request could have created appears within PATIENCE_SECONDS.
+    - 400 ActiveRequestAlreadyExists: the pending action for this file is found (patiently) and
+      returned, created only if an earlier ambiguous attempt of ours made it; a pending action for
+      another file (Defender may refuse per device, #5702/#5903) fails the device as BlockedByAction.
+    - 201 with an action that already existed (Defender sometimes answers a duplicate so) is not new.
     """
-    single = machine_ids[0] if len(machine_ids) == 1 else None
-    flt = action_filter(STOP_AND_QUARANTINE, ACTIVE_STATUSES, machine_id=single, succeeded_since=succeeded_since)
-    wanted = set(machine_ids)
-    found: dict = {}
-    for action in list_actions(client, flt):
-        machine = str(action.get("machineId") or "").lower()
-        status = action.get("status")
-        if machine not in wanted or file_identifier(action) != sha1:
-            continue
-        if status not in ACTIVE_STATUSES and not (succeeded_since is not None and status == "Succeeded"):
-            continue
-        if machine not in found or _rank(action) > _rank(found[machine]):
-            found[machine] = action
-    return found
+
+    def __init__(self, client, sha1: str, comment: str, now=utcnow, sleep=None, attempts: int = 3,
+                 patience: float | None = None) -> None:
+        self.client = client
+        self.sha1 = sha1
+        self.comment = comment
+        self._now = now
+        self._sleep = sleep or client.sleep
+        self.attempts = attempts
+        self.patience = PATIENCE_SECONDS if patience is None else patience
+        self.known_ids: set = set()
+
+    # -- reads
+    def look_up(self, machine_ids: list, succeeded_since: datetime | None = None) -> dict:
+        """Per machine, the active (or, with succeeded_since, recently Succeeded) action for the file; one query."""
+        single = machine_ids[0] if len(machine_ids) == 1 else None
+        flt = action_filter(STOP_AND_QUARANTINE, ACTIVE_STATUSES, machine_id=single, succeeded_since=succeeded_since,
+                            or_created_since=self._now() - CLOCK_SKEW)
+        wanted = set(machine_ids)
+        found: dict = {}
+        for action in list_actions(self.client, flt):
+            machine = str(action.get("machineId") or "").lower()
+            if machine not in wanted:
+                continue
+            self.known_ids.add(str(action.get("id")))
+            if file_identifier(action) != self.sha1:
+                continue
+            status = action.get("status")
+            if status not in ACTIVE_STATUSES and not (succeeded_since is not None and status == "Succeeded" and
+                                                      _created_since(action, succeeded_since)):
+                continue
+            if machine not in found or _rank(action) > _rank(found[machine]):
+                found[machine] = action
+        return found
+
+    def _device_actions(self, machine_id: str, since: datetime) -> list:
+        """The device's StopAndQuarantineFile actions that are active or were created since `since`."""
+        flt = action_filter(STOP_AND_QUARANTINE, ACTIVE_STATUSES, machine_id=machine_id, or_created_since=since)
+        return [a for a in list_actions(self.client, flt) if str(a.get("machineId") or "").lower() == machine_id]
+
+    def _could_be_ours(self, action: dict, first_sent: datetime) -> bool:
+        """Only an action this run's request could have created: for this file, not known before we sent,
+        created after we sent (allowing for clock skew), with our comment."""
+        if str(action.get("id")) in self.known_ids or file_identifier(action) != self.sha1:
+            return False
+        comment = action.get("requestorComment")
+        if comment is not None and self.comment and comment != self.comment:
+            return False
+        return _created_since(action, first_sent - CLOCK_SKEW, default=True)
+
+    def _patiently(self, find):
+        """Call find() now and then with backoff until it returns something or `patience` seconds are spent."""
+        waited, delay = 0.0, 1.0
+        while True:
+            found = find()
+            if found is not None or waited >= self.patience:
+                return found
+            step = min(delay, self.patience - waited)
+            self._sleep(step)
+            waited += step
+            delay = min(delay * 2, 15.0)
+
+    # -- the write
+    def submit(self, machine_id: str) -> tuple[dict, bool]:
+        """(action, created): POST at most once per created action; see the class docstring."""
+        path = f"/api/machines/{machine_id}/StopAndQuarantineFile"
+        body = {"Comment": self.comment, "Sha1": self.sha1}  # keys are case-sensitive (common-errors.md)
+        first_sent: datetime | None = None
+        last_error: DefenderError | None = None
+        for _attempt in range(self.attempts):
+            sent = self._now()
+            first_sent = first_sent or sent
+            try:
+                answer = self.client.post(path, body)
+            except AmbiguousRequestError as exc:
+                last_error = exc
+                self._sleep(1.0)  # let the service record what it did before reading it
+                ours = self._read_back(machine_id, first_sent, exc)
+                if ours is not None:
+                    return ours, True
+                continue  # nothing this request could have created appeared: it was not carried out
+            except DefenderError as exc:
+                if not is_duplicate_refusal(exc):
+                    raise
+                return self._after_refusal(machine_id, first_sent if last_error is not None else None, exc)
+            return self._answered(machine_id, answer, sent)
+        raise last_error  # type: ignore[misc]
+
+    def _read_back(self, machine_id: str, first_sent: datetime, ambiguous: AmbiguousRequestError) -> dict | None:
+        def find():
+            return _newest(a for a in self._device_actions(machine_id, first_sent - CLOCK_SKEW)
+                           if self._could_be_ours(a, first_sent))
+        try:
+            return self._patiently(find)
+        except DefenderError as exc:  # we cannot tell whether it was created: never resend blindly
+            raise AmbiguousRequestError(f"{ambiguous.message}, and reading the device's actions back failed ({exc}); "
+                                        "the action may exist", status=ambiguous.status, code=ambiguous.code,
+                                        target=ambiguous.target, method=ambiguous.method, path=ambiguous.path) from None
+
+    def _after_refusal(self, machine_id: str, first_sent: datetime | None, refusal: DefenderError) -> tuple[dict, bool]:
+        """400 already in progress: ours (an earlier ambiguous attempt made it), another's for this file, or a block."""
+        since = (first_sent or self._now()) - CLOCK_SKEW
+
+        def find():
+            actions = self._device_actions(machine_id, since)
+            if first_sent is not None:
+                ours = _newest(a for a in actions if self._could_be_ours(a, first_sent))
+                if ours is not None:
+                    return ours, True
+            same_file = _newest(a for a in actions if file_identifier(a) == self.sha1 and a.get("status") in ACTIVE_STATUSES)
+            if same_file is not None:
+                return same_file, False
+            other = _newest(a for a in actions if a.get("status") in ACTIVE_STATUSES)
+            return None if other is None else (other, None)
+
+        found = self._patiently(find)
+        if found is None:
+            raise BlockedByAction(machine_id, None, refusal)
+        action, created = found
+        if created is None:
+            raise BlockedByAction(machine_id, action, refusal)
+        return action, created
+
+    def _answered(self, machine_id: str, action, sent: datetime) -> tuple[dict, bool]:
+        """201: a new action, or (a duplicate answered with the pending one) an action that existed already."""
+        if not isinstance(action, dict) or not action.get("id"):
+            raise AmbiguousRequestError("The API answered the request without a machine action; it may have been "
+                                        "carried out", code="InvalidResponse", method="POST",
+                                        path=f"/api/machines/{machine_id}/StopAndQuarantineFile")
+        if file_identifier(action) and file_identifier(action) != self.sha1:
+            raise BlockedByAction(machine_id, action)
+        existed = str(action.get("id")) in self.known_ids or not self._could_be_ours(action, sent)
+        self.known_ids.add(str(action.get("id")))
+        return action, not existed
 
 
-def _read_back(client, machine_id: str, sha1: str, since: datetime) -> dict | None:
-    flt = action_filter(STOP_AND_QUARANTINE, machine_id=machine_id, created_since=since)
-    matches = [a for a in list_actions(client, flt) if file_identifier(a) == sha1]
-    return max(matches, key=_rank) if matches else None
+def _created_since(action: dict, since: datetime, default: bool = False) -> bool:
+    created = parse_time(action.get("creationDateTimeUtc"))
+    return default if created is None else created >= since
 
 
 def submit_stop_and_quarantine(client, machine_id: str, sha1: str, comment: str, attempts: int = 3,
-                               now=utcnow, sleep=None, settle: float = 1.0) -> tuple[dict, bool]:
-    """POST StopAndQuarantineFile at most once per created action: (action, created).
-
-    - An ambiguous failure (5xx, timeout, reset) is never blindly resent: the machine's actions are
-      read first, and the POST is sent again only if none was created for this file.
-    - 400 ActiveRequestAlreadyExists ("Action is already in progress", microsoft-365-docs #5702) means
-      another request won the race: the pending action is looked up and returned, created=False.
-    """
-    path = f"/api/machines/{machine_id}/StopAndQuarantineFile"
-    body = {"Comment": comment, "Sha1": sha1}  # keys are case-sensitive (common-errors.md)
-    last_error: DefenderError | None = None
-    for _attempt in range(attempts):
-        started = now()
-        try:
-            return client.post(path, body), True
-        except AmbiguousRequestError as exc:
-            last_error = exc
-            (sleep or client.sleep)(settle)  # let the service record what it did before reading it
-            created = _read_back(client, machine_id, sha1, started - CLOCK_SKEW)
-            if created is not None:
-                return created, True
-        except DefenderError as exc:
-            if exc.code == "ActiveRequestAlreadyExists" or "already in progress" in (exc.message or "").lower():
-                existing = find_existing(client, [machine_id], sha1).get(machine_id)
-                if existing is not None:
-                    return existing, False
-            raise
-    raise last_error  # type: ignore[misc]
+                               now=utcnow, sleep=None, known_ids=()) -> tuple[dict, bool]:
+    """One device's StopAndQuarantineFile through Quarantine.submit (see there)."""
+    quarantine = Quarantine(client, sha1, comment, now=now, sleep=sleep, attempts=attempts)
+    quarantine.known_ids.update(known_ids)
+    return quarantine.submit(machine_id)
 
 
 def get_action(client, action_id: str) -> dict:
@@ -153,7 +310,8 @@ def get_action(client, action_id: str) -> dict:
 
 
 def cancel_action(client, action_id: str, comment: str) -> dict:
-    """POST .../cancel; after an ambiguous failure, read the action instead of sending again."""
+    """POST .../cancel. After an ambiguous failure, read the action instead of sending again; when the
+    cancel is refused because the action has just finished, return it as it ended."""
     try:
         return client.post(f"{MACHINE_ACTIONS}/{action_id}/cancel", {"Comment": comment})
     except AmbiguousRequestError:
@@ -161,10 +319,28 @@ def cancel_action(client, action_id: str, comment: str) -> dict:
         if action.get("status") == "Cancelled":
             return action
         raise
+    except DefenderError as exc:
+        if exc.status not in (400, 404, 409):
+            raise
+        action = get_action(client, action_id)
+        if is_terminal(action):
+            return action
+        raise
+
+
+# Errors of a poll that the next poll may not meet: the watcher keeps polling until its deadline.
+def _transient(error: DefenderError) -> bool:
+    return isinstance(error, AmbiguousRequestError) or (error.status or 0) >= 500 or error.status == 429 or \
+        error.code in ("Timeout", "ConnectionError", "IncompleteAnswer", "Unreachable", "InvalidResponse")
 
 
 class ActionWatcher:
-    """Polls actions until each is terminal, with list queries for many (calls per poll do not grow with the fleet)."""
+    """Polls actions until each is terminal, with list queries for many (calls per poll do not grow with the fleet).
+
+    Waits on the client's clock and sleep (injected in tests). The wait always progresses towards its
+    deadline: elapsed time is the larger of the clock's and the sum of the sleeps, so a clock that does
+    not move (a patched sleep) cannot make it loop for ever; at most timeout / poll_interval + 1 polls.
+    """
 
     def __init__(self, client, actions: dict, clock=None, sleep=None, now=utcnow,
                  action_type: str | None = STOP_AND_QUARANTINE) -> None:
@@ -172,10 +348,12 @@ class ActionWatcher:
         self.action_type = action_type  # the list poll's type filter; None for actions of any type
         self.actions = dict(actions)  # key (machine id) -> action
         self.history = {key: [_seen(a, now())] for key, a in self.actions.items()}
-        self._clock = clock or time.monotonic
-        self._sleep = sleep or time.sleep
+        self._clock = clock or getattr(client, "clock", None) or time.monotonic
+        self._sleep = sleep or getattr(client, "sleep", None) or time.sleep
         self._now = now
         self.polls = 0
+        self.elapsed = 0.0
+        self.poll_errors: list = []  # transient errors met while polling (the last one is reported on timeout)
 
     def pending(self) -> list:
         return [key for key, action in self.actions.items() if not is_terminal(action)]
@@ -183,13 +361,24 @@ class ActionWatcher:
     def wait(self, timeout: float, poll_interval: float) -> list:
         """Poll until all are terminal or timeout passes; returns the keys still not terminal."""
         started = self._clock()
-        deadline = started + timeout
+        slept = 0.0
+        poll_interval = max(poll_interval, 0.001)
         while self.pending():
-            remaining = deadline - self._clock()
+            self.elapsed = max(self._clock() - started, slept)
+            remaining = timeout - self.elapsed
             if remaining <= 0:
                 break
-            self._sleep(min(poll_interval, remaining))
-            self.poll(self._clock() - started)
+            step = min(poll_interval, remaining)
+            self._sleep(step)
+            slept += step
+            self.elapsed = max(self._clock() - started, slept)
+            try:
+                self.poll(self.elapsed)
+            except DefenderError as exc:
+                if not _transient(exc):
+                    raise
+                self.poll_errors.append(exc)
+        self.elapsed = max(self._clock() - started, slept)
         return self.pending()
 
     def poll(self, elapsed: float = 0.0) -> None:
@@ -200,6 +389,7 @@ class ActionWatcher:
             try:
                 self._update(key, get_action(self.client, self.actions[key]["id"]))
             except DefenderError as exc:
+                # GET by id can lag a new action (demisto retries ResourceNotFound on a fresh one)
                 if exc.status != 404 or elapsed > NEW_ACTION_GRACE_SECONDS:
                     raise
             return

@@ -18,6 +18,7 @@ carries the decision out):
 
 from __future__ import annotations
 
+import http.client
 import random
 import time
 import traceback
@@ -30,8 +31,9 @@ from ._version import USER_AGENT
 
 try:
     import requests
+    import urllib3
 except ImportError:
-    requests = None
+    requests = urllib3 = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
@@ -174,6 +176,11 @@ def _kind(exc) -> str:
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return "IncompleteAnswer"
     return exc.__class__.__name__
+
+
+# Every way session.request can fail on the wire (urllib3's own errors can escape requests' wrapping).
+SEND_FAILURES = (OSError, ValueError, http.client.HTTPException) + (
+    (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) if requests is not None else ())
 
 
 # OData query errors carry an empty code and no target (microsoft-365-docs #12682).
@@ -355,6 +362,7 @@ class DefenderClient:
         self.policy = RetryPolicy(retry_timeout, max_attempts, backoff_base, clock=self._clock)
         self.limiter = RateLimiter(calls_per_minute, calls_per_hour, clock=self._clock, sleep=self._sleep)
         self.stats: Counter = Counter()
+        self.writes_carried_out = 0  # writes answered 2xx, or whose outcome is unknown (they may have been)
         self._token: str | None = None
 
     @property
@@ -456,6 +464,8 @@ class DefenderClient:
         key = api_key(call.method, call.path)
         while True:
             decision = self._attempt(call, key, params, body)
+            if call.is_write and (decision.verdict == RETURN or isinstance(decision.error, AmbiguousRequestError)):
+                self.writes_carried_out += 1
             if decision.verdict == RETURN:
                 return decision.value
             if decision.verdict == RAISE:
@@ -481,7 +491,7 @@ class DefenderClient:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
         try:
             response = self.session.request(call.method, call.url, params=params, json=body, headers=headers)
-        except Exception as exc:  # pylint: disable=broad-exception-caught - the policy classifies every failure
+        except SEND_FAILURES as exc:  # the policy classifies every way a send can fail
             self.limiter.settle(key)
             self.stats["connection_errors"] += 1
             return self.policy.on_exception(call, exc)

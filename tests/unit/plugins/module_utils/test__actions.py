@@ -77,7 +77,7 @@ def test_find_existing_prefers_an_active_action_to_a_recent_success():
 
 def test_submit_posts_the_case_sensitive_body_once():
     client, session = client_for([("POST", "/StopAndQuarantineFile", FakeResponse(201, action("new")))])
-    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why") == (action("new"), True)
+    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW) == (action("new"), True)
     assert session.calls[0]["json"] == {"Comment": "why", "Sha1": SHA1}
     assert session.calls[0]["url"] == f"https://api.test/api/machines/{M1}/StopAndQuarantineFile"
 
@@ -90,16 +90,15 @@ def test_ambiguous_failure_after_creation_reads_back_and_does_not_resend():
     result = _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW)
     assert result == (action("created-by-us"), True)
     assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 1
-    assert "creationDateTimeUtc ge 2026-11-28T11:58:00Z" in session.calls[1]["params"]["$filter"]
+    assert "creationDateTimeUtc ge 2026-11-28T11:55:00Z" in session.calls[1]["params"]["$filter"]
 
 
 def test_ambiguous_failure_before_creation_resends_once():
     client, session = client_for([
         ("POST", "/StopAndQuarantineFile", error(500, "InternalServerError")),
-        ("GET", "/api/machineactions", listing()),
-        ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("second-try"))),
-    ])
-    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why")[0]["id"] == "second-try"
+        ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("second-try", created="2026-11-28T12:00:01Z"))),
+    ], default=lambda call: listing())
+    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW)[0]["id"] == "second-try"
     assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 2
 
 
@@ -107,7 +106,7 @@ def test_ambiguous_every_time_gives_up_after_the_attempts():
     client, session = client_for([], default=lambda call: error(503, "ServiceUnavailable") if call["method"] == "POST"
                                  else listing())
     with pytest.raises(DefenderError) as info:
-        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", attempts=3)
+        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", attempts=3, now=lambda: NOW)
     assert info.value.status == 503
     assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 3
 
@@ -117,7 +116,7 @@ def test_duplicate_400_returns_the_pending_action_unchanged():
         ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
         ("GET", "/api/machineactions", listing(action("theirs"))),
     ])
-    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why") == (action("theirs"), False)
+    assert _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW) == (action("theirs"), False)
 
 
 def test_duplicate_400_for_another_file_is_reported():
@@ -126,14 +125,14 @@ def test_duplicate_400_for_another_file_is_reported():
         ("GET", "/api/machineactions", listing(action("theirs", sha1="f" * 40))),
     ])
     with pytest.raises(DefenderError) as info:
-        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why")
+        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW)
     assert info.value.code == "ActiveRequestAlreadyExists"
 
 
 def test_other_errors_are_raised_without_retry():
     client, session = client_for([("POST", "/StopAndQuarantineFile", error(404, "ResourceNotFound", "Machine x was not found"))])
     with pytest.raises(DefenderError) as info:
-        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why")
+        _actions.submit_stop_and_quarantine(client, M1, SHA1, "why", now=lambda: NOW)
     assert info.value.status == 404 and len(session.calls) == 1
 
 
@@ -192,3 +191,177 @@ def test_cancel_reads_back_after_an_ambiguous_failure():
 def test_outcome_message():
     assert _actions.outcome_message(action("a1", status="Failed", errorHResult=-2147024894)) == \
         "action a1 ended Failed (errorHResult -2147024894)"
+
+
+# --- "never twice" when the service is slow or the history is busy -------------------------------------
+
+def quarantine(client, slept=None, **kwargs):
+    return _actions.Quarantine(client, SHA1, "why", now=lambda: NOW, sleep=(slept.append if slept is not None else None),
+                               **kwargs)
+
+
+def test_read_back_never_adopts_an_older_action_of_the_same_file():
+    # An earlier attempt failed a minute ago; this POST got a 503 before anything was created.
+    old = action("old-failed", status="Failed", created="2026-11-28T11:59:00Z", requestorComment="why")
+    client, session = client_for([
+        ("GET", "/api/machineactions", listing(old)),  # the look-up sees it (created within the skew window)
+        ("POST", "/StopAndQuarantineFile", error(503, "ServiceUnavailable")),
+        ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("new", created="2026-11-28T12:00:02Z"))),
+    ], default=lambda call: listing(old))
+    q = quarantine(client, [])
+    assert q.look_up([M1]) == {}
+    assert q.submit(M1) == (action("new", created="2026-11-28T12:00:02Z"), True)
+    assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 2
+
+
+def test_read_back_never_adopts_someone_elses_action():
+    theirs = action("theirs", status="Succeeded", created="2026-11-28T12:00:01Z", requestorComment="another analyst")
+    client, session = client_for([
+        ("POST", "/StopAndQuarantineFile", error(503, "ServiceUnavailable")),
+        ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("ours", created="2026-11-28T12:00:03Z"))),
+    ], default=lambda call: listing(theirs))
+    assert quarantine(client, []).submit(M1)[0]["id"] == "ours"
+    assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 2
+
+
+def test_a_lagging_listing_is_read_patiently_and_nothing_is_resent():
+    created = action("ours", created="2026-11-28T12:00:01Z", requestorComment="why")
+    reads = []
+
+    def lagging(call):
+        reads.append(call)
+        return listing(created) if len(reads) >= 4 else listing()
+    client, session = client_for([("POST", "/StopAndQuarantineFile", error(503, "ServiceUnavailable"))], default=lagging)
+    slept = []
+    assert quarantine(client, slept).submit(M1) == (created, True)
+    assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 1
+    assert len(reads) == 4 and sum(slept) < _actions.PATIENCE_SECONDS
+
+
+def test_a_listing_that_lags_past_patience_then_a_400_adopts_our_action():
+    created = action("ours", created="2026-11-28T12:00:01Z", requestorComment="why")
+    state = {"visible": False}
+
+    def answer(call):
+        if call["method"] == "POST":
+            if not session.calls_to("POST", "/StopAndQuarantineFile")[:-1]:
+                return error(504, "GatewayTimeout")  # created, answer lost
+            state["visible"] = True
+            return error(400, "ActiveRequestAlreadyExists", "Action is already in progress")
+        return listing(created) if state["visible"] else listing()
+    client, session = client_for([], default=answer)
+    slept = []
+    assert quarantine(client, slept).submit(M1) == (created, True)
+    assert len(session.calls_to("POST", "/StopAndQuarantineFile")) == 2
+    assert sum(slept) <= 2 * _actions.PATIENCE_SECONDS + 1
+
+
+def test_a_400_for_another_file_pending_on_the_device_names_the_blocking_action():
+    blocking = action("blocker", sha1="f" * 40, status="InProgress", requestor="soc@contoso.com")
+    client, session = client_for([
+        ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
+    ], default=lambda call: listing(blocking))
+    with pytest.raises(_actions.BlockedByAction) as info:
+        quarantine(client, []).submit(M1)
+    text = str(info.value)
+    assert "blocker" in text and "f" * 40 in text and "InProgress" in text and "soc@contoso.com" in text
+    assert info.value.code == "ActiveRequestAlreadyExists" and len(session.calls_to("POST", "/Stop")) == 1
+
+
+def test_a_400_with_nothing_to_be_found_fails_after_patience_without_resending():
+    client, session = client_for([
+        ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
+    ], default=lambda call: listing())
+    slept = []
+    with pytest.raises(_actions.BlockedByAction) as info:
+        quarantine(client, slept).submit(M1)
+    assert "could be found within 60 s" in str(info.value)
+    assert sum(slept) == pytest.approx(_actions.PATIENCE_SECONDS)
+    assert len(session.calls_to("POST", "/Stop")) == 1
+
+
+def test_a_201_with_an_action_the_look_up_saw_is_not_a_change():
+    pending = action("pending", created="2026-11-28T11:58:00Z")
+    client, _session = client_for([("GET", "/api/machineactions", listing(pending)),
+                                   ("POST", "/StopAndQuarantineFile", FakeResponse(201, pending))])
+    q = quarantine(client)
+    q.look_up([M1])  # created 2 minutes before: within the look-up's window, so its id is known
+    assert q.submit(M1) == (pending, False)
+
+
+def test_a_201_with_an_older_action_the_look_up_missed_is_not_a_change():
+    older = action("older", created="2026-11-28T11:40:00Z", requestorComment="other run")
+    client, _session = client_for([("POST", "/StopAndQuarantineFile", FakeResponse(201, older))])
+    assert quarantine(client).submit(M1) == (older, False)
+
+
+def test_a_201_with_a_pending_action_for_another_file_is_a_block_not_a_change():
+    other = action("other", sha1="e" * 40, created="2026-11-28T11:59:30Z")
+    client, _session = client_for([("POST", "/StopAndQuarantineFile", FakeResponse(201, other))])
+    with pytest.raises(_actions.BlockedByAction):
+        quarantine(client).submit(M1)
+
+
+def test_a_read_back_that_fails_is_ambiguous_and_not_resent():
+    client, session = client_for([("POST", "/StopAndQuarantineFile", error(503, "ServiceUnavailable"))],
+                                 default=lambda call: error(500, "InternalServerError"))
+    with pytest.raises(_actions.AmbiguousRequestError) as info:
+        quarantine(client, []).submit(M1)
+    assert "reading the device's actions back failed" in str(info.value)
+    assert len(session.calls_to("POST", "/Stop")) == 1
+
+
+def test_look_up_remembers_every_recent_action_and_asks_for_them_in_one_query():
+    client, session = client_for([("GET", "/api/machineactions", listing(
+        action("a", status="Failed"), action("b", machine=M2, sha1="0" * 40), action("c", machine="9" * 40)))])
+    q = quarantine(client)
+    assert q.look_up([M1, M2]) == {}
+    assert q.known_ids == {"a", "b"}
+    assert "creationDateTimeUtc ge 2026-11-28T11:55:00Z" in session.calls[0]["params"]["$filter"]
+    assert len(session.calls) == 1
+
+
+# --- waits always progress; poll errors --------------------------------------------------------------------
+
+def test_a_wait_with_a_clock_that_never_moves_still_ends_at_its_deadline():
+    slept = []
+    client, session = client_for([], default=lambda call: FakeResponse(200, action("a1")))
+    watcher = _actions.ActionWatcher(client, {M1: action("a1")}, clock=lambda: 5.0, sleep=slept.append, now=lambda: NOW)
+    assert watcher.wait(timeout=600, poll_interval=10) == [M1]
+    assert sum(slept) == pytest.approx(600) and len(session.calls) == 60
+
+
+def test_the_watcher_uses_the_clients_clock_and_sleep():
+    clock = Clock()
+    session = FakeSession(ScriptedHandler([], lambda call: FakeResponse(200, action("a1"))))
+    client = DefenderClient("https://api.test", StaticTokenProvider("t"), session, clock=clock, sleep=clock.sleep)
+    watcher = _actions.ActionWatcher(client, {M1: action("a1")}, now=lambda: NOW)
+    assert watcher.wait(timeout=50, poll_interval=10) == [M1]
+    assert clock.now == 50
+
+
+def test_a_poll_that_fails_for_a_while_does_not_end_the_wait():
+    clock = Clock()
+    answers = [error(503, "ServiceUnavailable")] * 12 + [FakeResponse(200, action("a1", status="Succeeded"))]
+    client, _session = client_for([], default=lambda call: answers.pop(0))
+    client.policy.max_attempts = 2
+    watcher = _actions.ActionWatcher(client, {M1: action("a1")}, clock=clock, sleep=clock.sleep, now=lambda: NOW)
+    assert watcher.wait(timeout=600, poll_interval=10) == []
+    assert watcher.poll_errors and watcher.poll_errors[0].status == 503
+
+
+def test_a_poll_refused_for_good_ends_the_wait_with_the_error():
+    clock = Clock()
+    client, _session = client_for([], default=lambda call: error(403, "Forbidden"))
+    watcher = _actions.ActionWatcher(client, {M1: action("a1")}, clock=clock, sleep=clock.sleep, now=lambda: NOW)
+    with pytest.raises(DefenderError) as info:
+        watcher.wait(timeout=600, poll_interval=10)
+    assert info.value.status == 403
+
+
+def test_cancel_that_races_a_finished_action_returns_it_as_it_ended():
+    client, _session = client_for([
+        ("POST", "/cancel", error(400, "InvalidRequest", "Action is in a final state and cannot be cancelled")),
+        ("GET", "/api/machineactions/a1", FakeResponse(200, action("a1", status="Succeeded"))),
+    ])
+    assert _actions.cancel_action(client, "a1", "stop")["status"] == "Succeeded"
