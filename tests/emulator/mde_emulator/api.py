@@ -287,7 +287,9 @@ class Api:
     # --- helpers ------------------------------------------------------------------------
     def _collection(self, request: Request, context: str, items: list[dict], schema: odata.Schema) -> Response:
         next_base = request.base + request.path
-        page, next_link = odata.query_collection(items, request.params, schema, int(self.store.config["page_size"]), next_base)
+        page, next_link, selected = odata.query_collection(items, request.params, schema, int(self.store.config["page_size"]), next_base)
+        if selected:
+            context = "%s(%s)" % (context, ",".join(selected))
         body: dict = {"@odata.context": "%s/api/$metadata#%s" % (request.base, context), "value": page}
         if next_link:
             body["@odata.nextLink"] = next_link

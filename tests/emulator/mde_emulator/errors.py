@@ -18,6 +18,28 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
 
+    def body(self, target: str) -> dict:
+        return api_error_body(self.code, self.message, target)
+
+
+class ODataQueryError(ApiError):
+    """An invalid OData query option, answered in the ASP.NET OData shape, not in the MDE one.
+
+    microsoft-365-docs #12682 shows the real body for ``$stop``: ``{"error": {"code": "", "message":
+    "The query specified in the URI is not valid. Custom query option '$stop' that starts with '$' is
+    not supported.", "details": []}}``: an empty code and no ``target``. common-errors.md lists an
+    ``ODataError`` code, but the service does not send it.
+    """
+
+    PREFIX = "The query specified in the URI is not valid. "
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, "", self.PREFIX + detail)
+
+    def body(self, target: str) -> dict:
+        del target  # the OData layer answers before MDE adds its correlation id
+        return {"error": {"code": "", "message": self.message, "details": []}}
+
 
 def new_guid() -> str:
     return str(uuid.uuid4())
@@ -32,8 +54,9 @@ def bad_request(message: str = "General Bad Request error message.") -> ApiError
     return ApiError(400, "BadRequest", message)
 
 
-def odata_error(message: str) -> ApiError:
-    return ApiError(400, "ODataError", message)
+def odata_error(detail: str) -> ApiError:
+    """``detail`` is what follows "The query specified in the URI is not valid. "."""
+    return ODataQueryError(detail)
 
 
 def invalid_input(what: str) -> ApiError:

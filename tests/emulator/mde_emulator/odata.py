@@ -140,13 +140,7 @@ class _Parser:
         return self.parse_comparison()
 
     def property_type(self, name: str) -> str:
-        if name in self.schema.filterable:
-            return self.schema.filterable[name]
-        if name in self.schema.known:
-            raise odata_error("The query specified in the URI is not valid. The property '%s' cannot be used in the $filter query option."
-                              % name)
-        raise odata_error("The query specified in the URI is not valid. Could not find a property named '%s' on type "
-                          "'microsoft.windowsDefenderATP.api.%s'." % (name, self.schema.entity))
+        return _property(self.schema, name, "$filter")
 
     def parse_comparison(self) -> Predicate:
         tok = self.peek()
@@ -182,7 +176,7 @@ class _Parser:
         literal = self.next_literal()
         self.take(")")
         if ptype not in ("string", "istring") or not isinstance(literal.value, str):
-            raise odata_error("The query specified in the URI is not valid. %s requires a string property and literal." % func)
+            raise odata_error("%s requires a string property and literal." % func)
         needle = literal.value.lower() if ptype == "istring" else literal.value
         getter = _getter(prop, None)
 
@@ -202,7 +196,7 @@ class _Parser:
         path = self.take("name").value
         prop, _sep, func = path.partition("/")
         if func.lower() not in ("any", "all") or self.property_type(prop) != "collection":
-            raise odata_error("The query specified in the URI is not valid. Unsupported path '%s'." % path)
+            raise odata_error("Unsupported path '%s'." % path)
         self.take("(")
         var = self.take("name").value
         self.take(":")
@@ -237,23 +231,23 @@ def _coerce(prop: str, ptype: str, tok: Tok) -> Any:
         return None
     if ptype == "datetime":
         if tok.kind != "datetime":
-            raise odata_error("The query specified in the URI is not valid. A binary operator with incompatible types was detected. "
+            raise odata_error("A binary operator with incompatible types was detected. "
                               "Found operand types 'Edm.DateTimeOffset' and 'Edm.String' for operator kind 'Equal' on '%s'." % prop)
         return tok.value
     if ptype in ("string", "istring"):
         if not isinstance(tok.value, str) or tok.kind == "datetime":
-            raise odata_error("The query specified in the URI is not valid. A binary operator with incompatible types was detected "
+            raise odata_error("A binary operator with incompatible types was detected "
                               "for property '%s' (Edm.String)." % prop)
         return tok.value.lower() if ptype == "istring" else tok.value
     if ptype == "number":
         if isinstance(tok.value, bool) or not isinstance(tok.value, (int, float)):
-            raise odata_error("The query specified in the URI is not valid. Property '%s' is numeric." % prop)
+            raise odata_error("Property '%s' is numeric." % prop)
         return tok.value
     if ptype == "bool":
         if not isinstance(tok.value, bool):
-            raise odata_error("The query specified in the URI is not valid. Property '%s' is Edm.Boolean." % prop)
+            raise odata_error("Property '%s' is Edm.Boolean." % prop)
         return tok.value
-    raise odata_error("The query specified in the URI is not valid. Property '%s' cannot be compared." % prop)
+    raise odata_error("Property '%s' cannot be compared." % prop)
 
 
 def _normalize(ptype: str, value: Any) -> Any:
@@ -296,31 +290,141 @@ def _int_option(params: dict[str, str], name: str) -> int | None:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise odata_error("The query specified in the URI is not valid. Invalid value '%s' for %s query option found." % (raw, name)) from None
+        raise odata_error("Invalid value '%s' for %s query option found." % (raw, name)) from None
     if value < 0:
-        raise odata_error("The query specified in the URI is not valid. Invalid value '%s' for %s query option found. The %s query option "
+        raise odata_error("Invalid value '%s' for %s query option found. The %s query option "
                           "requires a non-negative integer value." % (raw, name, name))
     return value
 
 
-def query_collection(items: list[dict], params: dict[str, str], schema: Schema, page_size: int,
-                     next_link_base: str) -> tuple[list[dict], str | None]:
-    """Filter, skip and page ``items`` (already in service order); returns (page, nextLink or None)."""
-    top = _int_option(params, "$top")
-    if top is not None and top > MAX_TOP:
-        raise odata_error("The query specified in the URI is not valid. The limit of '%d' for Top query has been exceeded. The value "
-                          "from the incoming request is '%d'." % (MAX_TOP, top))
-    skip = _int_option(params, "$skip") or 0
+# Query options the service takes. Other OData system options are "not allowed", and any other
+# option starting with '$' is refused as a custom one (microsoft-365-docs #12682, '$stop').
+ACCEPTED_OPTIONS = ("$filter", "$top", "$skip", "$orderby", "$select", "$count", "$format")
+REFUSED_SYSTEM_OPTIONS = {"$expand": "Expand", "$search": "Search", "$apply": "Apply", "$compute": "Compute",
+                          "$skiptoken": "SkipToken", "$deltatoken": "DeltaToken", "$levels": "Levels", "$index": "Index"}
+_ORDERBY_ITEM_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$")
+
+
+@dataclass
+class Query:
+    """The checked OData options of one collection request."""
+    top: int | None = None
+    skip: int = 0
+    predicate: Predicate | None = None
+    order: list[tuple[str, str, bool]] | None = None  # (property, type, descending)
+    select: list[str] | None = None
+
+
+def _check_options(params: dict[str, str]) -> None:
+    for name in params:
+        if not name.startswith("$") or name in ACCEPTED_OPTIONS:
+            continue
+        if name in REFUSED_SYSTEM_OPTIONS:
+            raise odata_error("Query option '%s' is not allowed. To allow it, set the 'AllowedQueryOptions' property on "
+                              "EnableQueryAttribute or QueryValidationSettings." % REFUSED_SYSTEM_OPTIONS[name])
+        raise odata_error("Custom query option '%s' that starts with '$' is not supported." % name)
+
+
+def _property(schema: Schema, name: str, option: str) -> str:
+    """The filter type of a property usable in ``option``; errors as for $filter otherwise."""
+    if name in schema.filterable:
+        return schema.filterable[name]
+    if name in schema.known:
+        raise odata_error("The property '%s' cannot be used in the %s query option." % (name, option))
+    raise odata_error("Could not find a property named '%s' on type 'microsoft.windowsDefenderATP.api.%s'." % (name, schema.entity))
+
+
+def _parse_orderby(text: str, schema: Schema) -> list[tuple[str, str, bool]]:
+    order = []
+    position = 0
+    for item in text.split(","):
+        found = _ORDERBY_ITEM_RE.match(item)
+        if not found:
+            raise odata_error("Syntax error at position %d in '%s'." % (position + len(item) - len(item.lstrip()), text))
+        name, direction = found.group(1), found.group(2)
+        ptype = _property(schema, name, "$orderby")
+        if ptype == "collection":
+            raise odata_error("The $orderby expression must evaluate to a single value of primitive type.")
+        order.append((name, ptype, direction == "desc"))
+        position += len(item) + 1
+    return order
+
+
+def _parse_select(text: str, schema: Schema) -> list[str] | None:
+    names = [n.strip() for n in text.split(",")]
+    if "*" in names:
+        return None
+    for name in names:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise odata_error("Syntax error at position %d in '%s'." % (text.find(name), text))
+        if name not in schema.filterable and name not in schema.known:
+            raise odata_error("Could not find a property named '%s' on type 'microsoft.windowsDefenderATP.api.%s'."
+                              % (name, schema.entity))
+    return names
+
+
+def parse_query(params: dict[str, str], schema: Schema) -> Query:
+    """Check every OData option before anything is read (400 in the OData shape otherwise)."""
+    _check_options(params)
+    query = Query()
+    query.top = _int_option(params, "$top")
+    if query.top is not None and query.top > MAX_TOP:
+        raise odata_error("The limit of '%d' for Top query has been exceeded. The value "
+                          "from the incoming request is '%d'." % (MAX_TOP, query.top))
+    query.skip = _int_option(params, "$skip") or 0
     if params.get("$filter", "").strip():
-        predicate = compile_filter(params["$filter"], schema)
-        items = [item for item in items if predicate(item)]
-    items = items[skip:]
-    if top is not None:
-        # $top answers exactly what was asked for and never carries a nextLink.
-        return items[:top], None
+        query.predicate = compile_filter(params["$filter"], schema)
+    if params.get("$orderby", "").strip():
+        query.order = _parse_orderby(params["$orderby"], schema)
+    if params.get("$select", "").strip():
+        query.select = _parse_select(params["$select"], schema)
+    count = params.get("$count")
+    if count is not None and count.strip().lower() not in ("true", "false"):
+        raise odata_error("'%s' is not a valid count option." % count)
+    return query
+
+
+def _sort(items: list[dict], order: list[tuple[str, str, bool]]) -> list[dict]:
+    # Stable sorts from the last key to the first; nulls sort first ascending, as in OData.
+    for name, ptype, descending in reversed(order):
+        items = sorted(items, key=lambda e, n=name, t=ptype: _sort_key(_normalize(t, e.get(n))), reverse=descending)
+    return items
+
+
+def _sort_key(value: Any) -> tuple:
+    # (False, 0) for null: the tuple never compares a null with a value of the property's type.
+    return (value is not None, value if value is not None else 0)
+
+
+def query_collection(items: list[dict], params: dict[str, str], schema: Schema, page_size: int,
+                     next_link_base: str, ignore_paging: bool = False) -> tuple[list[dict], str | None, list[str] | None]:
+    """Filter, order, skip and page ``items`` (already in service order).
+
+    Returns (page, nextLink or None, the $select names or None). ``ignore_paging``: $top and $skip are
+    checked but not applied, and the whole set comes back in one answer.
+    """
+    query = parse_query(params, schema)
+    if query.predicate is not None:
+        items = [item for item in items if query.predicate(item)]
+    if query.order:
+        items = _sort(items, query.order)
+    page, next_link = _page(items, query, params, page_size, next_link_base, ignore_paging)
+    if query.select is not None:
+        page = [{name: item[name] for name in query.select if name in item} for item in page]
+    return page, next_link, query.select
+
+
+def _page(items: list[dict], query: Query, params: dict[str, str], page_size: int, next_link_base: str,
+          ignore_paging: bool) -> tuple[list[dict], str | None]:
+    if ignore_paging:
+        return items, None
+    items = items[query.skip:]
+    if query.top is not None:
+        # $top answers exactly what was asked for and never carries a nextLink (microsoft-365-docs #8489).
+        return items[:query.top], None
     page = items[:page_size]
     if len(items) > len(page):
-        query = [(k, v) for k, v in params.items() if k != "$skip"]
-        query.append(("$skip", str(skip + len(page))))
-        return page, next_link_base + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="$'(),:")
+        link_query = [(k, v) for k, v in params.items() if k != "$skip"]
+        link_query.append(("$skip", str(query.skip + len(page))))
+        return page, next_link_base + "?" + urllib.parse.urlencode(link_query, quote_via=urllib.parse.quote, safe="$'(),:")
     return page, None

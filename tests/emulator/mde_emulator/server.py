@@ -251,7 +251,7 @@ class Emulator:
             answer = Answer(response.status, response.body, response.headers)
             answer.action_id = response.action_id
         except ApiError as err:
-            answer = Answer(err.status, api_error_body(err.code, err.message, request_id), dict(err.headers))
+            answer = Answer(err.status, err.body(request_id), dict(err.headers))
             answer.error_code = err.code
         answer.client_id = client_id
         answer.api = route.api if route else None

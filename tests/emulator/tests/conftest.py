@@ -120,3 +120,15 @@ def emu(emulator_process) -> Emu:
 def error_of(resp: requests.Response) -> tuple[int, str, str]:
     body = resp.json()["error"]
     return resp.status_code, body["code"], body["message"]
+
+
+ODATA_PREFIX = "The query specified in the URI is not valid. "
+
+
+def odata_error_of(resp: requests.Response) -> str:
+    """The message of an OData query error, after checking its shape (empty code, no target)."""
+    assert resp.status_code == 400, resp.text
+    assert set(resp.json()) == {"error"} and set(resp.json()["error"]) == {"code", "message", "details"}, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "" and error["details"] == [] and error["message"].startswith(ODATA_PREFIX), resp.text
+    return error["message"]

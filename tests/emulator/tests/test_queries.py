@@ -7,7 +7,7 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-from conftest import DEMO_SHA1, MACHINES, SECOND_SHA1, error_of
+from conftest import DEMO_SHA1, MACHINES, SECOND_SHA1, error_of, odata_error_of
 
 
 def values(resp):
@@ -78,7 +78,7 @@ def test_requestor_and_id_filters(emu, three_actions):
                                   "lastUpdateDateTimeUtc gt 2020-01-01Z", "status eq 'it's'"])
 @pytest.mark.usefixtures("three_actions")
 def test_unsupported_or_malformed_filter_is_odata_error(emu, expr):
-    assert error_of(get(emu, "/api/machineactions", **{"$filter": expr}))[:2] == (400, "ODataError")
+    odata_error_of(get(emu, "/api/machineactions", **{"$filter": expr}))
 
 
 def test_top_skip_and_limits(emu, three_actions):
@@ -86,10 +86,9 @@ def test_top_skip_and_limits(emu, three_actions):
     assert len(values(get(emu, "/api/machineactions", **{"$top": "10000"}))) == 3
     skipped = values(get(emu, "/api/machineactions", **{"$skip": "1", "$top": "1"}))
     assert [a["id"] for a in skipped] == [three_actions["desk-02"]]
-    status, code, message = error_of(get(emu, "/api/machineactions", **{"$top": "10001"}))
-    assert (status, code) == (400, "ODataError") and "10000" in message
-    assert error_of(get(emu, "/api/machineactions", **{"$top": "-1"}))[:2] == (400, "ODataError")
-    assert error_of(get(emu, "/api/machines", **{"$top": "10001"}))[:2] == (400, "ODataError")
+    assert "'10000' for Top query has been exceeded" in odata_error_of(get(emu, "/api/machineactions", **{"$top": "10001"}))
+    assert "non-negative integer" in odata_error_of(get(emu, "/api/machineactions", **{"$top": "-1"}))
+    odata_error_of(get(emu, "/api/machines", **{"$top": "10001"}))
 
 
 def test_paging_with_next_link(emu):
@@ -159,7 +158,8 @@ def test_machine_filters(emu, expr, expected):
 
 
 def test_machine_filter_on_unfilterable_property(emu):
-    assert error_of(get(emu, "/api/machines", **{"$filter": "osProcessor eq 'x64'"}))[:2] == (400, "ODataError")
+    assert odata_error_of(get(emu, "/api/machines", **{"$filter": "osProcessor eq 'x64'"})) == \
+        "The query specified in the URI is not valid. The property 'osProcessor' cannot be used in the $filter query option."
 
 
 def test_files(emu):
@@ -180,3 +180,44 @@ def test_file_machines(emu):
     assert values(emu.call("GET", "/api/files/%s/machines" % ("b" * 40))) == []
     sha256 = emu.call("GET", "/api/files/" + DEMO_SHA1).json()["sha256"]
     assert error_of(emu.call("GET", "/api/files/%s/machines" % sha256))[:2] == (400, "InvalidHashValue")
+
+
+def test_odata_error_shape_is_asp_net_odata_not_mde(emu):
+    resp = get(emu, "/api/machineactions", **{"$stop": "2"})
+    # Verbatim from microsoft-365-docs #12682: empty code, details, no target.
+    assert resp.json() == {"error": {"code": "", "message": "The query specified in the URI is not valid. Custom query option '$stop' "
+                                     "that starts with '$' is not supported.", "details": []}}
+    assert resp.headers["request-id"]
+    entry = [e for e in emu.log() if e["path"] == "/api/machineactions"][-1]
+    assert entry["status"] == 400 and entry["error_code"] == ""
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"$expand": "x"}, "Query option 'Expand' is not allowed."),
+    ({"$Top": "1"}, "Custom query option '$Top'"),
+    ({"$skip": "x"}, "Invalid value 'x' for $skip query option found."),
+    ({"$orderby": "title"}, "The property 'title' cannot be used in the $orderby query option."),
+    ({"$orderby": "nope desc"}, "Could not find a property named 'nope' on type 'microsoft.windowsDefenderATP.api.MachineAction'."),
+    ({"$orderby": "status sideways"}, "Syntax error at position 0 in 'status sideways'."),
+    ({"$select": "id,nope"}, "Could not find a property named 'nope'"),
+    ({"$count": "maybe"}, "'maybe' is not a valid count option."),
+])
+@pytest.mark.usefixtures("three_actions")
+def test_invalid_query_options(emu, params, words):
+    assert words in odata_error_of(get(emu, "/api/machineactions", **params))
+
+
+def test_other_query_parameters_are_ignored(emu, three_actions):
+    assert len(values(get(emu, "/api/machineactions", **{"api-version": "1.0", "$count": "true"}))) == len(three_actions)
+
+
+def test_orderby_and_select(emu, three_actions):
+    ordered = values(get(emu, "/api/machineactions", **{"$orderby": "status desc,machineId"}))
+    assert [a["status"] for a in ordered] == ["Succeeded", "Pending", "Pending"]
+    assert [a["machineId"] for a in ordered[1:]] == sorted([MACHINES["desk-01"], MACHINES["desk-02"]])
+    body = get(emu, "/api/machineactions", **{"$select": "id,status", "$orderby": "machineId asc"}).json()
+    assert body["@odata.context"].endswith("#MachineActions(id,status)")
+    assert all(set(a) == {"id", "status"} for a in body["value"]) and len(body["value"]) == 3
+    machines = values(get(emu, "/api/machines", **{"$orderby": "lastSeen", "$select": "computerDnsName,lastSeen"}))
+    assert [m["lastSeen"] for m in machines] == sorted(m["lastSeen"] for m in machines)
+    assert "single value of primitive type" in odata_error_of(get(emu, "/api/machines", **{"$orderby": "machineTags"}))
