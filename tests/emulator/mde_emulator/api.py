@@ -199,7 +199,7 @@ class Api:
 
     def list_actions(self, request: Request) -> Response:
         field_name = self.store.config["list_last_update_field"]
-        items = [self.store.action_entity(a, field_name) for a in self.store.sorted_actions()]
+        items = [self.store.action_entity(a, field_name) for a in self.store.sorted_actions(self._newest_first)]
         return self._collection(request, "MachineActions", items, ACTION_SCHEMA)
 
     def cancel_action(self, request: Request) -> Response:
@@ -218,7 +218,7 @@ class Api:
     def list_machines(self, request: Request) -> Response:
         if not self.store.machines:
             raise not_found("No machines were found")
-        return self._collection(request, "Machines", self.store.machine_list(), MACHINE_SCHEMA)
+        return self._collection(request, "Machines", self.store.machine_list(self._newest_first), MACHINE_SCHEMA)
 
     def get_machine(self, request: Request) -> Response:
         machine = self.store.find_machine(request.args[0])
@@ -239,11 +239,11 @@ class Api:
         sha1 = request.args[0]
         if not SHA1_RE.match(sha1):  # "Only SHA-1 Hash Function is supported (not MD5 or SHA-256)."
             raise invalid_hash(sha1)
-        return self._collection(request, "Machines", self.store.machines_with_file(sha1), MACHINE_SCHEMA)
+        return self._collection(request, "Machines", self.store.machines_with_file(sha1, self._newest_first), MACHINE_SCHEMA)
 
     # --- indicators ---------------------------------------------------------------------
     def list_indicators(self, request: Request) -> Response:
-        items = [self.store.indicator_entity(i) for i in self.store.indicators.values()]
+        items = [self.store.indicator_entity(i) for i in self.store.sorted_indicators(self._newest_first)]
         return self._collection(request, "Indicators", items, INDICATOR_SCHEMA)
 
     def post_indicator(self, request: Request) -> Response:
@@ -285,6 +285,11 @@ class Api:
         return Response(204, None)
 
     # --- helpers ------------------------------------------------------------------------
+    @property
+    def _newest_first(self) -> bool:
+        # get-machineactions-collection.md: "$top=2 ... shows the latest two"; lists come newest first.
+        return self.store.config["list_order"] == "newest_first"
+
     def _collection(self, request: Request, context: str, items: list[dict], schema: odata.Schema) -> Response:
         next_base = request.base + request.path
         page, next_link, selected = odata.query_collection(items, request.params, schema, int(self.store.config["page_size"]), next_base)

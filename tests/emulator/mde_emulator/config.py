@@ -23,6 +23,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "list_last_update_field": "lastUpdateDateTimeUtc",
     "max_active_indicators": 15000,
     "duplicate_response": "error",
+    "list_order": "newest_first",
 }
 
 
@@ -70,6 +71,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "list_last_update_field": _one_of("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"),
     "max_active_indicators": _number(1, inclusive=True, integer=True),
     "duplicate_response": _one_of("error", "existing"),
+    "list_order": _one_of("newest_first", "oldest_first"),
 }
 
 

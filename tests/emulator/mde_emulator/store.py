@@ -71,12 +71,19 @@ def _machine_defaults(name: str, index: int, created: float) -> dict:
     }
 
 
-def fleet_machines(count: int, prefix: str = "fleet", sha1: str = "", os_platform: str = "Windows11", start: int = 0) -> list[dict]:
-    """N deterministic Windows machines ``<prefix>-0001.contoso.local``...; ids are the SHA-1 of the name."""
+def fleet_machines(count: int, prefix: str = "fleet", sha1: str = "", os_platform: str = "Windows11", start: int = 0,
+                   now: float | None = None) -> list[dict]:
+    """N deterministic Windows machines ``<prefix>-0001.contoso.local``...; ids are the SHA-1 of the name.
+
+    They were onboarded one a minute, 30 days before ``now``, in number order: newest-first lists
+    show the highest number first.
+    """
     machines = []
     for number in range(1, count + 1):
         name = "%s-%04d.contoso.local" % (prefix, number)
+        extra = {} if now is None else {"firstSeen": iso(now - 30 * 86400 + 60 * number)}
         machines.append({
+            **extra,
             "id": hashlib.sha1(name.encode()).hexdigest(),
             "computerDnsName": name,
             "osPlatform": os_platform,
@@ -99,6 +106,7 @@ class Store:
         self.actions: dict[str, dict] = {}
         self.indicators: dict[str, dict] = {}
         self._indicator_seq = 0
+        self._action_seq = 0
 
     # --- loading ------------------------------------------------------------------------
     def load(self, seed: dict, fleet: dict | None = None) -> None:
@@ -108,11 +116,12 @@ class Store:
         self.actions = {}
         self.indicators = {}
         self._indicator_seq = 0
+        self._action_seq = 0
         entries = list(seed.get("machines", []))
         if fleet:
             entries += fleet_machines(int(fleet.get("count", 0)), fleet.get("prefix", "fleet"),
                                       fleet.get("sha1", "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"),
-                                      fleet.get("os_platform", "Windows11"), len(entries))
+                                      fleet.get("os_platform", "Windows11"), len(entries), now)
         for index, entry in enumerate(entries):
             machine = _machine_defaults(entry["computerDnsName"], index, now)
             machine.update(copy.deepcopy(entry))
@@ -161,8 +170,17 @@ class Store:
     def machine_entity(machine: dict) -> dict:
         return {field: copy.deepcopy(machine.get(field)) for field in MACHINE_FIELDS}
 
-    def machine_list(self) -> list[dict]:
-        return [self.machine_entity(m) for m in self.machines.values()]
+    def machine_list(self, newest_first: bool = True) -> list[dict]:
+        return [self.machine_entity(m) for m in self._ordered_machines(self.machines.values(), newest_first)]
+
+    def _ordered_machines(self, machines, newest_first: bool) -> list[dict]:
+        """Newest (latest firstSeen, i.e. onboarded last) first; ties in the order they were loaded."""
+        index = {machine_id: number for number, machine_id in enumerate(self.machines)}
+
+        def key(machine: dict) -> tuple:
+            seen = machine.get("firstSeen")
+            return (parse_iso(seen) if seen else float("-inf"), index[machine["id"]])
+        return sorted(machines, key=key, reverse=newest_first)
 
     def find_file(self, file_hash: str) -> dict | None:
         key = file_hash.lower()
@@ -177,8 +195,9 @@ class Store:
     def file_entity(record: dict) -> dict:
         return {field: copy.deepcopy(record.get(field)) for field in FILE_FIELDS}
 
-    def machines_with_file(self, sha1: str) -> list[dict]:
-        return [self.machine_entity(m) for m in self.machines.values() if sha1.lower() in m["files"]]
+    def machines_with_file(self, sha1: str, newest_first: bool = True) -> list[dict]:
+        having = [m for m in self.machines.values() if sha1.lower() in m["files"]]
+        return [self.machine_entity(m) for m in self._ordered_machines(having, newest_first)]
 
     # --- machine actions ----------------------------------------------------------------
     def create_stop_and_quarantine(self, machine: dict, sha1: str, comment: str, requestor: str) -> dict:
@@ -188,8 +207,10 @@ class Store:
 
     def _new_action(self, machine: dict, sha1: str | None, comment: str, requestor: str) -> dict:
         now = self.clock.now()
+        self._action_seq += 1
         action = {
             "id": new_guid(),
+            "seq": self._action_seq,
             "type": "StopAndQuarantineFile",
             "scope": None,
             "machine_id": machine["id"],
@@ -277,8 +298,9 @@ class Store:
                 return action
         return None
 
-    def sorted_actions(self) -> list[dict]:
-        return sorted(self.actions.values(), key=lambda a: a["created"])
+    def sorted_actions(self, newest_first: bool = False) -> list[dict]:
+        """By creationDateTimeUtc, then in creation order (``seq``) for actions created at the same instant."""
+        return sorted(self.actions.values(), key=lambda a: (a["created"], a["seq"]), reverse=newest_first)
 
     def cancel(self, action: dict, requestor: str, comment: str) -> None:
         action["cancel"] = {"requestor": requestor, "comment": comment, "time": self.clock.now()}
@@ -306,6 +328,10 @@ class Store:
     def next_indicator_id(self) -> str:
         self._indicator_seq += 1
         return str(self._indicator_seq)
+
+    def sorted_indicators(self, newest_first: bool = True) -> list[dict]:
+        return sorted(self.indicators.values(), key=lambda i: (parse_iso(i["creationTimeDateTimeUtc"]), int(i["id"])),
+                      reverse=newest_first)
 
     @staticmethod
     def indicator_entity(indicator: dict) -> dict:

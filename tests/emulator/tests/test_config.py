@@ -18,6 +18,7 @@ EXPECTED_DEFAULTS = {
     "list_last_update_field": "lastUpdateDateTimeUtc",
     "max_active_indicators": 15000,
     "duplicate_response": "error",
+    "list_order": "newest_first",
 }
 
 
@@ -37,6 +38,7 @@ def test_get_lists_every_key_with_its_default(emu):
     ({"pending_seconds": -1}, ["'pending_seconds'", ">= 0"]),
     ({"duplicate_response": "maybe"}, ["'duplicate_response'", "'error', 'existing'", "'maybe'"]),
     ({"list_last_update_field": None}, ["'list_last_update_field'", "None (NoneType)"]),
+    ({"list_order": "random"}, ["'list_order'", "'newest_first', 'oldest_first'"]),
 ])
 def test_bad_value_is_a_400_that_names_key_and_expectation(emu, changes, words):
     resp = emu.control("POST", "config", changes)

@@ -33,7 +33,7 @@ def test_list_actions_shape_and_order(emu, three_actions):
     resp = get(emu, "/api/machineactions")
     body = resp.json()
     assert body["@odata.context"] == emu.url + "/api/$metadata#MachineActions"
-    assert [a["id"] for a in body["value"]] == list(three_actions.values())
+    assert [a["id"] for a in body["value"]] == list(reversed(three_actions.values()))  # newest first
     assert "@odata.nextLink" not in body
     assert "lastUpdateDateTimeUtc" in body["value"][0]
 
@@ -84,8 +84,8 @@ def test_unsupported_or_malformed_filter_is_odata_error(emu, expr):
 def test_top_skip_and_limits(emu, three_actions):
     assert len(values(get(emu, "/api/machineactions", **{"$top": "2"}))) == 2
     assert len(values(get(emu, "/api/machineactions", **{"$top": "10000"}))) == 3
-    skipped = values(get(emu, "/api/machineactions", **{"$skip": "1", "$top": "1"}))
-    assert [a["id"] for a in skipped] == [three_actions["desk-02"]]
+    pages = [[a["id"] for a in values(get(emu, "/api/machineactions", **{"$skip": str(skip), "$top": "1"}))] for skip in range(4)]
+    assert pages == [[three_actions["srv-01"]], [three_actions["desk-02"]], [three_actions["desk-01"]], []]
     assert "'10000' for Top query has been exceeded" in odata_error_of(get(emu, "/api/machineactions", **{"$top": "10001"}))
     assert "non-negative integer" in odata_error_of(get(emu, "/api/machineactions", **{"$top": "-1"}))
     odata_error_of(get(emu, "/api/machines", **{"$top": "10001"}))
@@ -104,7 +104,7 @@ def test_paging_with_next_link(emu):
         pages += 1
         assert url is None or url.startswith(emu.url + "/api/machines?")
     assert pages == 3 and len(seen) == 25 and len(set(seen)) == 25
-    assert seen[0] == "pg-0001.contoso.local"
+    assert seen[0] == "pg-0025.contoso.local"  # onboarded last: newest first
     # With $top there is no nextLink.
     body = get(emu, "/api/machines", **{"$top": "30"}).json()
     assert len(body["value"]) == 30 and "@odata.nextLink" not in body
@@ -116,7 +116,7 @@ def test_fleet_ids_are_deterministic(emu):
     emu.reset(fleet={"count": 3})
     again = [m["id"] for m in values(get(emu, "/api/machines", **{"$filter": "startswith(computerDnsName,'fleet-')"}))]
     assert first == again and len(first) == 3
-    assert values(get(emu, "/api/files/%s/machines" % DEMO_SHA1))[-1]["computerDnsName"] == "fleet-0003.contoso.local"
+    assert values(get(emu, "/api/files/%s/machines" % DEMO_SHA1))[0]["computerDnsName"] == "fleet-0003.contoso.local"
 
 
 MACHINE_KEYS = ["id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "onboardingStatus", "osProcessor", "version", "osBuild",
@@ -221,3 +221,35 @@ def test_orderby_and_select(emu, three_actions):
     machines = values(get(emu, "/api/machines", **{"$orderby": "lastSeen", "$select": "computerDnsName,lastSeen"}))
     assert [m["lastSeen"] for m in machines] == sorted(m["lastSeen"] for m in machines)
     assert "single value of primitive type" in odata_error_of(get(emu, "/api/machines", **{"$orderby": "machineTags"}))
+
+
+def test_list_order_newest_first_by_default_and_switchable(emu, three_actions):
+    created = list(three_actions.values())
+    indicator = {"indicatorType": "FileSha1", "action": "Audit", "generateAlert": True, "title": "t", "description": "d"}
+    for value in ("a" * 40, "b" * 40):
+        assert emu.call("POST", "/api/indicators", json=dict(indicator, indicatorValue=value)).status_code == 200
+    actions = values(get(emu, "/api/machineactions"))
+    stamps = [a["creationDateTimeUtc"] for a in actions]
+    assert [a["id"] for a in actions] == created[::-1] and stamps == sorted(stamps, reverse=True)
+    machines = values(get(emu, "/api/machines"))
+    assert [m["firstSeen"] for m in machines] == sorted((m["firstSeen"] for m in machines), reverse=True)
+    assert [i["indicatorValue"] for i in values(get(emu, "/api/indicators"))] == ["b" * 40, "a" * 40]
+    file_machines = values(get(emu, "/api/files/%s/machines" % DEMO_SHA1))
+    assert [m["firstSeen"] for m in file_machines] == sorted((m["firstSeen"] for m in file_machines), reverse=True)
+
+    emu.config(list_order="oldest_first")
+    assert [a["id"] for a in values(get(emu, "/api/machineactions"))] == created
+    assert [m["id"] for m in values(get(emu, "/api/machines"))] == [m["id"] for m in machines[::-1]]
+    assert [i["indicatorValue"] for i in values(get(emu, "/api/indicators"))] == ["a" * 40, "b" * 40]
+    # Paging follows the order in both directions: the pages, put together, are the whole list.
+    pages = [values(get(emu, "/api/machines", **{"$top": "3", "$skip": str(skip)})) for skip in range(0, 12, 3)]
+    assert [m["id"] for page in pages for m in page] == [m["id"] for m in machines[::-1]]
+
+
+def test_paging_with_skip_is_consistent_newest_first(emu):
+    emu.reset(fleet={"count": 7, "prefix": "nf"})
+    expr = {"$filter": "startswith(computerDnsName,'nf-')"}
+    whole = [m["computerDnsName"] for m in values(get(emu, "/api/machines", **expr))]
+    assert whole == ["nf-%04d.contoso.local" % n for n in range(7, 0, -1)]
+    paged = [m["computerDnsName"] for skip in (0, 3, 6) for m in values(get(emu, "/api/machines", **expr, **{"$top": "3", "$skip": str(skip)}))]
+    assert paged == whole
