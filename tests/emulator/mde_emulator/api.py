@@ -195,11 +195,15 @@ class Api:
 
     def get_action(self, request: Request) -> Response:
         action = self._action(request.args[0])
+        if not self.store.readable_by_id(action):
+            # A fresh action can be missing from GET by id for a moment (demisto retries ResourceNotFound 3 x 1 s).
+            raise not_found("Machine action %s was not found" % request.args[0])
         return Response(200, _entity(request.base, "MachineActions/$entity", self.store.action_entity(action)))
 
     def list_actions(self, request: Request) -> Response:
         field_name = self.store.config["list_last_update_field"]
-        items = [self.store.action_entity(a, field_name) for a in self.store.sorted_actions(self._newest_first)]
+        # A new action can be missing from the list for a while; the duplicate check still sees it.
+        items = [self.store.action_entity(a, field_name) for a in self.store.sorted_actions(self._newest_first) if self.store.listed(a)]
         return self._collection(request, "MachineActions", items, ACTION_SCHEMA)
 
     def cancel_action(self, request: Request) -> Response:

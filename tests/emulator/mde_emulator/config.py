@@ -24,6 +24,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_active_indicators": 15000,
     "duplicate_response": "error",
     "list_order": "newest_first",
+    "list_lag_seconds": 0.0,
+    "get_by_id_lag_seconds": 0.0,
 }
 
 
@@ -72,6 +74,8 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "max_active_indicators": _number(1, inclusive=True, integer=True),
     "duplicate_response": _one_of("error", "existing"),
     "list_order": _one_of("newest_first", "oldest_first"),
+    "list_lag_seconds": _number(0, inclusive=True),
+    "get_by_id_lag_seconds": _number(0, inclusive=True),
 }
 
 

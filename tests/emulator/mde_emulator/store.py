@@ -148,7 +148,7 @@ class Store:
         action = self._new_action(machine, sha1.lower() if sha1 else None, entry.get("requestorComment", ""),
                                   entry.get("requestor", "Analyst@contoso.com"))
         action.update({"id": entry.get("id", action["id"]).lower(), "created": created, "type": entry.get("type", "StopAndQuarantineFile"),
-                       "scope": entry.get("scope"),
+                       "scope": entry.get("scope"), "list_lag_seconds": 0.0, "get_by_id_lag_seconds": 0.0,
                        "forced": (entry.get("status", "Succeeded"), updated, int(entry.get("errorHResult", 0))),
                        # Seeded timestamps are shown verbatim: a float cannot hold 7 fractional digits of an epoch time.
                        "created_text": entry.get("creationDateTimeUtc"),
@@ -223,6 +223,9 @@ class Store:
             "pending_seconds": float(self.config["pending_seconds"]),
             "in_progress_seconds": float(self.config["in_progress_seconds"]),
             "offline_timeout_seconds": float(self.config["offline_timeout_seconds"]),
+            # Read views (list, GET by id) may lag a new action; the service itself knows it at once.
+            "list_lag_seconds": float(self.config["list_lag_seconds"]),
+            "get_by_id_lag_seconds": float(self.config["get_by_id_lag_seconds"]),
             "online": bool(machine.get("online", True)),
             "outcome": machine.get("outcome", "Succeeded"),
             "outcome_hresult": int(machine.get("errorHResult", 0) or 0),
@@ -298,6 +301,14 @@ class Store:
                 return action
         return None
 
+    def listed(self, action: dict) -> bool:
+        """Whether GET /api/machineactions shows the action yet (config list_lag_seconds when it was created)."""
+        return self.clock.now() >= action["created"] + action["list_lag_seconds"]
+
+    def readable_by_id(self, action: dict) -> bool:
+        """Whether GET /api/machineactions/{id} finds the action yet (config get_by_id_lag_seconds)."""
+        return self.clock.now() >= action["created"] + action["get_by_id_lag_seconds"]
+
     def sorted_actions(self, newest_first: bool = False) -> list[dict]:
         """By creationDateTimeUtc, then in creation order (``seq``) for actions created at the same instant."""
         return sorted(self.actions.values(), key=lambda a: (a["created"], a["seq"]), reverse=newest_first)
@@ -343,7 +354,9 @@ class Store:
         for action in self.sorted_actions():
             entity = self.action_entity(action)
             entity["_emulator"] = {k: action[k] for k in ("pending_seconds", "in_progress_seconds", "offline_timeout_seconds",
+                                                          "list_lag_seconds", "get_by_id_lag_seconds",
                                                           "online", "outcome", "outcome_hresult")}
+            entity["_emulator"].update(listed=self.listed(action), readable_by_id=self.readable_by_id(action))
             actions.append(entity)
         return {
             "now": iso(self.clock.now()),

@@ -83,6 +83,17 @@ class Emu:
         return self.call("POST", "/api/machines/%s/StopAndQuarantineFile" % MACHINES.get(machine, machine), client,
                          json={"Comment": comment, "Sha1": sha1})
 
+    def advance(self, emulated_seconds: float) -> None:
+        """Let at least ``emulated_seconds`` pass on the emulated clock (a fast clock for 50 ms, then back).
+
+        More may pass on a busy machine, never less. Cached tokens are dropped: they may have expired.
+        """
+        scale = self.control("GET", "config").json()["time_scale"]
+        self.config(time_scale=emulated_seconds / 0.05)
+        time.sleep(0.05)
+        self.config(time_scale=scale)
+        self._tokens.clear()
+
     def log(self) -> list[dict]:
         return self.control("GET", "log").json()["requests"]
 

@@ -19,6 +19,8 @@ EXPECTED_DEFAULTS = {
     "max_active_indicators": 15000,
     "duplicate_response": "error",
     "list_order": "newest_first",
+    "list_lag_seconds": 0,
+    "get_by_id_lag_seconds": 0,
 }
 
 
