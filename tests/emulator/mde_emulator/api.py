@@ -176,10 +176,11 @@ class Api:
             raise ApiError(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % machine.get("osPlatform"))
         if sha1 not in machine["files"]:
             raise not_found("Sha1 %s was not found in machine %s" % (sha1, machine["id"]))
-        active = self.store.active_action_for(machine["id"], sha1)
+        active = self.store.blocking_action(machine["id"], sha1, self.store.config["duplicate_scope"])
         if active is not None:
             # Issue #5702: a duplicate while the first is pending is a 400; issue #5903 saw some duplicates
-            # answered with the pending action instead (config duplicate_response: existing).
+            # answered with the pending action instead (config duplicate_response: existing). Whether another
+            # file's pending quarantine blocks too is not documented (config duplicate_scope: device).
             if self.store.config["duplicate_response"] == "existing":
                 return Response(201, _entity(request.base, "MachineActions/$entity", self.store.action_entity(active)))
             raise ApiError(400, "ActiveRequestAlreadyExists", "Action is already in progress")

@@ -26,6 +26,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "list_order": "newest_first",
     "list_lag_seconds": 0.0,
     "get_by_id_lag_seconds": 0.0,
+    "duplicate_scope": "file",
 }
 
 
@@ -76,6 +77,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "list_order": _one_of("newest_first", "oldest_first"),
     "list_lag_seconds": _number(0, inclusive=True),
     "get_by_id_lag_seconds": _number(0, inclusive=True),
+    "duplicate_scope": _one_of("file", "device"),
 }
 
 

@@ -293,12 +293,20 @@ class Store:
             entity[name] = values[field]
         return entity
 
-    def active_action_for(self, machine_id: str, sha1: str) -> dict | None:
+    def blocking_action(self, machine_id: str, sha1: str, scope: str = "file") -> dict | None:
+        """The Pending/InProgress StopAndQuarantineFile that refuses a new one for (machine, sha1).
+
+        ``scope`` "file": only one for the same SHA-1 blocks; "device": any on the machine does. When several
+        block, the one for the same SHA-1 wins, else the oldest (the one that has held the device longest).
+        """
         now = self.clock.now()
-        for action in self.actions.values():
-            if action["machine_id"] == machine_id and action["type"] == "StopAndQuarantineFile" and action["sha1"] == sha1 \
-                    and self.action_state(action, now)[0] in ACTIVE:
-                return action
+        active = [a for a in self.sorted_actions() if a["machine_id"] == machine_id and a["type"] == "StopAndQuarantineFile"
+                  and self.action_state(a, now)[0] in ACTIVE]
+        same_file = [a for a in active if a["sha1"] == sha1]
+        if same_file:
+            return same_file[0]
+        if scope == "device" and active:
+            return active[0]
         return None
 
     def listed(self, action: dict) -> bool:

@@ -21,6 +21,7 @@ EXPECTED_DEFAULTS = {
     "list_order": "newest_first",
     "list_lag_seconds": 0,
     "get_by_id_lag_seconds": 0,
+    "duplicate_scope": "file",
 }
 
 

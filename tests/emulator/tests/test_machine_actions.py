@@ -183,3 +183,41 @@ def test_duplicate_can_answer_with_the_pending_action(emu):
     again = emu.quarantine("desk-01")
     assert again.status_code == 201 and again.json()["id"] == first["id"]
     assert len(emu.control("GET", "state").json()["actions"]) == 1
+
+
+def test_duplicate_scope_device_blocks_any_file(emu):
+    emu.config(duplicate_scope="device")
+    first = emu.quarantine("desk-02").json()
+    assert error_of(emu.quarantine("desk-02", sha1=SECOND_SHA1)) == (400, "ActiveRequestAlreadyExists", "Action is already in progress")
+    assert error_of(emu.quarantine("desk-02"))[:2] == (400, "ActiveRequestAlreadyExists")
+    assert emu.quarantine("desk-01").status_code == 201  # another device is not blocked
+    emu.control("POST", "actions/%s/status" % first["id"], {"status": "Succeeded"})
+    assert emu.quarantine("desk-02", sha1=SECOND_SHA1).status_code == 201  # a terminal action no longer blocks
+
+
+def test_duplicate_scope_device_existing_answers_the_other_files_action(emu):
+    emu.config(duplicate_scope="device", duplicate_response="existing")
+    first = emu.quarantine("desk-02").json()
+    again = emu.quarantine("desk-02", sha1=SECOND_SHA1)
+    assert again.status_code == 201
+    body = again.json()
+    assert body["id"] == first["id"] and body["relatedFileInfo"]["fileIdentifier"] == DEMO_SHA1  # not the file asked for
+    assert body["@odata.context"].endswith("$metadata#MachineActions/$entity")
+    assert len(emu.control("GET", "state").json()["actions"]) == 1
+    entry = [e for e in emu.log() if e["api"] == "POST /api/machines/{id}/StopAndQuarantineFile"][-1]
+    assert entry["status"] == 201 and entry["action_id"] is None  # nothing was created
+
+
+def test_duplicate_scope_device_prefers_the_same_file(emu):
+    # Two actions pending on one device (made under the file scope), then the device scope.
+    other = emu.quarantine("desk-02", sha1=SECOND_SHA1).json()
+    same = emu.quarantine("desk-02").json()
+    emu.config(duplicate_scope="device", duplicate_response="existing")
+    assert emu.quarantine("desk-02").json()["id"] == same["id"]
+    assert emu.quarantine("desk-02", sha1=SECOND_SHA1).json()["id"] == other["id"]
+
+
+def test_duplicate_scope_config_is_checked(emu):
+    assert emu.control("GET", "config").json()["duplicate_scope"] == "file"
+    resp = emu.control("POST", "config", {"duplicate_scope": "tenant"})
+    assert resp.status_code == 400 and "'file', 'device'" in resp.json()["error"]["message"]
