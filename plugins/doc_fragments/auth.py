@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Authentication and connection options shared by every module (plugins/module_utils/_module.py)."""
+    """Authentication and connection options shared by every module (plugins/module_utils/_module.py);
+    PACING adds the rate-limit and retry options of the modules that call the API."""
 
     DOCUMENTATION = r"""
 options:
@@ -141,6 +142,18 @@ options:
       - If not set, the value of the E(DEFENDER_TIMEOUT) environment variable is used.
     type: float
     default: 30
+requirements:
+  - requests
+  - msal (for every O(auth_method) but V(access_token); managed identity needs msal 1.29 or later)
+notes:
+  - Every option of this group can be set once for all modules of the collection with
+    C(module_defaults) and C(group/secops.defender.defender).
+  - Secrets (O(client_secret), O(client_certificate_password), O(access_token), O(proxy)) are never returned or logged.
+"""
+
+    # The pacing and retry options, for modules that call the Defender API (defender_token only gets a token).
+    PACING = r"""
+options:
   retry_timeout:
     description:
       - Total seconds one call may spend waiting on C(429 Too Many Requests) (honouring C(Retry-After)) and
@@ -161,11 +174,7 @@ options:
       - If not set, the value of the E(DEFENDER_CALLS_PER_HOUR) environment variable is used.
     type: int
     default: 1500
-requirements:
-  - requests
-  - msal (for every O(auth_method) but V(access_token); managed identity needs msal 1.29 or later)
 notes:
-  - Every option of this group can be set once for all modules of the collection with
-    C(module_defaults) and C(group/secops.defender.defender).
-  - Secrets (O(client_secret), O(client_certificate_password), O(access_token), O(proxy)) are never returned or logged.
+  - Defender's API allows 100 calls per minute and 1,500 per hour per API and app; O(calls_per_minute) and
+    O(calls_per_hour) pace this task's calls under those limits.
 """

@@ -100,6 +100,32 @@ def _newest(actions) -> dict | None:
     return max(actions, key=_rank) if actions else None
 
 
+# Action ids per list query: keeps the URL short (each clause is about 50 characters).
+IDS_PER_QUERY = 15
+
+
+def actions_by_ids(client, ids: list) -> list:
+    """The actions with these ids, in list queries of IDS_PER_QUERY ids ($filter on id is documented on the live
+    get-machineactions-collection page); a service that refuses an id filter (older pages list no id) with a 400
+    is asked one GET per id instead. Unknown ids are left out."""
+    found: list = []
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = [str(i).lower() for i in ids[start:start + IDS_PER_QUERY]]
+        flt = " or ".join(f"id eq {odata_string(i)}" for i in chunk)
+        try:
+            found.extend(a for a in list_actions(client, flt) if str(a.get("id")).lower() in chunk)
+        except DefenderError as exc:
+            if exc.status != 400:
+                raise
+            for action_id in chunk:
+                try:
+                    found.append(get_action(client, action_id))
+                except DefenderError as missing:
+                    if missing.status != 404:
+                        raise
+    return found
+
+
 def find_existing(client, machine_ids: list, sha1: str, succeeded_since: datetime | None = None) -> dict:
     """Per machine, the Pending/InProgress (or, with succeeded_since, recently Succeeded) action for the file."""
     return Quarantine(client, sha1, "").look_up(machine_ids, succeeded_since)
@@ -157,12 +183,12 @@ class Quarantine:
     - 201 with an action that already existed (Defender sometimes answers a duplicate so) is not new.
     """
 
-    def __init__(self, client, sha1: str, comment: str, now=utcnow, sleep=None, attempts: int = 3,
+    def __init__(self, client, sha1: str, comment: str, now=None, sleep=None, attempts: int = 3,
                  patience: float | None = None) -> None:
         self.client = client
         self.sha1 = sha1
         self.comment = comment
-        self._now = now
+        self._now = now or (lambda: utcnow())  # pylint: disable=unnecessary-lambda - looked up at call time (tests patch it)
         self._sleep = sleep or client.sleep
         self.attempts = attempts
         self.patience = PATIENCE_SECONDS if patience is None else patience
@@ -226,8 +252,7 @@ class Quarantine:
         first_sent: datetime | None = None
         last_error: DefenderError | None = None
         for _attempt in range(self.attempts):
-            sent = self._now()
-            first_sent = first_sent or sent
+            first_sent = first_sent or self._now()
             try:
                 answer = self.client.post(path, body)
             except AmbiguousRequestError as exc:
@@ -241,7 +266,7 @@ class Quarantine:
                 if not is_duplicate_refusal(exc):
                     raise
                 return self._after_refusal(machine_id, first_sent if last_error is not None else None, exc)
-            return self._answered(machine_id, answer, sent)
+            return self._answered(machine_id, answer)
         raise last_error  # type: ignore[misc]
 
     def _read_back(self, machine_id: str, first_sent: datetime, ambiguous: AmbiguousRequestError) -> dict | None:
@@ -279,7 +304,7 @@ class Quarantine:
             raise BlockedByAction(machine_id, action, refusal)
         return action, created
 
-    def _answered(self, machine_id: str, action, sent: datetime) -> tuple[dict, bool]:
+    def _answered(self, machine_id: str, action) -> tuple[dict, bool]:
         """201: a new action, or (a duplicate answered with the pending one) an action that existed already."""
         if not isinstance(action, dict) or not action.get("id"):
             raise AmbiguousRequestError("The API answered the request without a machine action; it may have been "
@@ -287,7 +312,9 @@ class Quarantine:
                                         path=f"/api/machines/{machine_id}/StopAndQuarantineFile")
         if file_identifier(action) and file_identifier(action) != self.sha1:
             raise BlockedByAction(machine_id, action)
-        existed = str(action.get("id")) in self.known_ids or not self._could_be_ours(action, sent)
+        # Not the creation time: the service's clock and ours may differ by more than any allowance.
+        comment = action.get("requestorComment")
+        existed = str(action.get("id")) in self.known_ids or (comment is not None and comment != self.comment)
         self.known_ids.add(str(action.get("id")))
         return action, not existed
 
@@ -298,7 +325,7 @@ def _created_since(action: dict, since: datetime, default: bool = False) -> bool
 
 
 def submit_stop_and_quarantine(client, machine_id: str, sha1: str, comment: str, attempts: int = 3,
-                               now=utcnow, sleep=None, known_ids=()) -> tuple[dict, bool]:
+                               now=None, sleep=None, known_ids=()) -> tuple[dict, bool]:
     """One device's StopAndQuarantineFile through Quarantine.submit (see there)."""
     quarantine = Quarantine(client, sha1, comment, now=now, sleep=sleep, attempts=attempts)
     quarantine.known_ids.update(known_ids)
@@ -343,9 +370,10 @@ class ActionWatcher:
     """
 
     def __init__(self, client, actions: dict, clock=None, sleep=None, now=utcnow,
-                 action_type: str | None = STOP_AND_QUARANTINE) -> None:
+                 action_type: str | None = STOP_AND_QUARANTINE, by_ids: bool = False) -> None:
         self.client = client
         self.action_type = action_type  # the list poll's type filter; None for actions of any type
+        self.by_ids = by_ids  # poll exactly these actions by id (list queries), not every action since the oldest
         self.actions = dict(actions)  # key (machine id) -> action
         self.history = {key: [_seen(a, now())] for key, a in self.actions.items()}
         self._clock = clock or getattr(client, "clock", None) or time.monotonic
@@ -393,10 +421,14 @@ class ActionWatcher:
                 if exc.status != 404 or elapsed > NEW_ACTION_GRACE_SECONDS:
                     raise
             return
-        oldest = min((parse_time(self.actions[k].get("creationDateTimeUtc")) or self._now()) for k in pending)
-        by_id = {str(self.actions[k].get("id")): k for k in pending}
-        for action in list_actions(self.client, action_filter(self.action_type, created_since=oldest - timedelta(seconds=1))):
-            key = by_id.get(str(action.get("id")))
+        by_id = {str(self.actions[k].get("id")).lower(): k for k in pending}
+        if self.by_ids:
+            polled = actions_by_ids(self.client, list(by_id))
+        else:
+            oldest = min((parse_time(self.actions[k].get("creationDateTimeUtc")) or self._now()) for k in pending)
+            polled = list_actions(self.client, action_filter(self.action_type, created_since=oldest - timedelta(seconds=1)))
+        for action in polled:
+            key = by_id.get(str(action.get("id")).lower())
             if key is not None:
                 self._update(key, action)
 

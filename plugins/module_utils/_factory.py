@@ -59,4 +59,5 @@ def build_client(params: dict, warn: Callable[[str], None] | None = None) -> Def
     session = build_session(verify, settings.get("proxy"), settings["timeout"])
     tokens = build_token_provider(settings, settings["endpoints"], session)
     return DefenderClient(settings["endpoints"].api_url, tokens, session, calls_per_minute=settings["calls_per_minute"],
-                          calls_per_hour=settings["calls_per_hour"], retry_timeout=settings["retry_timeout"])
+                          calls_per_hour=settings["calls_per_hour"], retry_timeout=settings["retry_timeout"],
+                          resource=getattr(settings["endpoints"], "resource", None))

@@ -101,8 +101,13 @@ def get_machine(client, machine_id: str) -> dict | None:
 
 
 def machines_with_file(client, sha1: str, page_size: int | None = None) -> list:
-    """Every machine that has seen the file (SHA-1 only; an unknown file is 200 with an empty set)."""
-    return client.get_all(f"/api/files/{quote(sha1, safe='')}/machines", page_size=page_size)
+    """Every machine that has seen the file (SHA-1 only; an unknown file is 200 with an empty set, or a 404)."""
+    try:
+        return client.get_all(f"/api/files/{quote(sha1, safe='')}/machines", page_size=page_size)
+    except DefenderError as exc:
+        if exc.status == 404:
+            return []
+        raise
 
 
 def find_by_names(client, names: list, extra_clauses=(), page_size: int | None = None) -> dict:

@@ -1,13 +1,16 @@
 # Copyright: (c) 2026, secops.defender contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module shares: the auth/connection argument spec, the client it builds, how errors fail.
+"""What every module shares: DefenderModule (the auth/connection argument spec, the client it builds, how errors fail).
 
-The options here are documented once, in plugins/doc_fragments/auth.py; a unit test keeps the two equal.
+The options here are documented once, in plugins/doc_fragments/auth.py (DOCUMENTATION and PACING); a unit test
+keeps the two equal. Only this file touches AnsibleModule.
 """
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ._auth import AUTH_METHODS, missing_roles
@@ -46,40 +49,96 @@ DEFENDER_AUTH_ARGSPEC = {
 }
 
 
-def defender_argument_spec(**module_options) -> dict:
-    """The module's own options merged with the shared auth/connection options."""
-    spec = {name: dict(option) for name, option in DEFENDER_AUTH_ARGSPEC.items()}
+# Options only the modules that call the API read (documented in the secops.defender.auth.pacing fragment).
+PACING_OPTIONS = ("retry_timeout", "calls_per_minute", "calls_per_hour")
+
+
+def defender_argument_spec(pacing: bool = True, **module_options) -> dict:
+    """The module's own options merged with the shared auth/connection (and, with pacing, rate-limit) options."""
+    spec = {name: dict(option) for name, option in DEFENDER_AUTH_ARGSPEC.items() if pacing or name not in PACING_OPTIONS}
     spec.update(module_options)
     return spec
 
 
-def fail_with_error(module, error: Exception, **result) -> None:
-    """fail_json with the HTTP status, MDE error code and request id next to a readable msg."""
-    if isinstance(error, MissingLibraryError):
-        module.fail_json(msg=missing_required_lib(error.library), exception=error.exception, **result)
-    if isinstance(error, DefenderError):
-        module.fail_json(msg=str(error), status=error.status, error_code=error.code, request_id=error.target, **result)
-    module.fail_json(msg=str(error), **result)
+def permission_message(action: str, missing: list) -> str:
+    return (f"The token for this app cannot {action}: it lacks the application permission(s) {'; '.join(missing)} "
+            "of the WindowsDefenderATP API. Add them under API permissions and grant admin consent.")
 
 
-def client_from_module(module) -> DefenderClient:
-    """Validate the connection options (no request is sent) and build the client."""
-    try:
-        return build_client(module.params, warn=module.warn)
-    except (ValueError, MissingLibraryError) as exc:
-        fail_with_error(module, exc)
+class DefenderModule(AnsibleModule):
+    """AnsibleModule with the shared options, the client, and one way out.
 
+    A module reads as: validate (fail before any request), act, exit. Everything it learns goes into
+    `self.result` as it goes, so that `fail()` -- the only way out after a request, and one that cannot
+    itself raise -- always returns every outcome known so far with `api_calls`, `auth_method`, `status`,
+    `error_code` and `request_id`, whatever failed. `run(body)` turns anything `body` raises into `fail()`.
+    """
 
-def require_roles(module, client: DefenderClient, requirement, action: str) -> None:
-    """Fail before any write when an app token lacks a permission the call needs (issue #6055)."""
-    try:
-        missing = missing_roles(client.token(), requirement)
-    except (DefenderError, MissingLibraryError) as exc:
-        fail_with_error(module, exc)
-    if missing:
-        module.fail_json(msg=f"The token for this app cannot {action}: it lacks the application permission(s) "
-                             f"{'; '.join(missing)} of the WindowsDefenderATP API. Add them under API permissions "
-                             "and grant admin consent.", error_code="MissingPermission", missing_permissions=missing)
+    def __init__(self, argument_spec: dict | None = None, pacing: bool = True, **kwargs) -> None:
+        super().__init__(argument_spec=defender_argument_spec(pacing=pacing, **(argument_spec or {})), **kwargs)
+        self.result: dict = {"changed": False}
+        self.outcome_hook = None  # a callable returning the outcome keys, rendered into every exit and failure
+        self._client: DefenderClient | None = None
+
+    @property
+    def client(self) -> DefenderClient:
+        """The client for the connection options (built on first use; a bad option fails before any request)."""
+        if self._client is None:
+            try:
+                self._client = build_client(self.params, warn=self.warn)
+            except (ValueError, MissingLibraryError, DefenderError) as exc:
+                self.fail(exc)
+        return self._client
+
+    def require_roles(self, requirement, action: str) -> None:
+        """Fail before any write when an app token lacks a permission the call needs (issue #6055).
+
+        A delegated (user) token has no roles claim: Defender decides the user's rights, so it passes."""
+        missing = missing_roles(self.client.token(), requirement)
+        if missing:
+            self.fail(msg=permission_message(action, missing), error_code="MissingPermission", missing_permissions=missing)
+
+    def run(self, body) -> None:
+        """Call body(self); a DefenderError, a missing library or any unexpected exception ends in fail()."""
+        try:
+            body(self)
+        except (DefenderError, MissingLibraryError) as exc:
+            self.fail(exc)
+        except Exception as exc:  # pylint: disable=broad-exception-caught - a traceback after a write would lose outcomes
+            if self._client is not None and self._client.writes_carried_out:
+                self.result["changed"] = True
+            self.fail(msg=f"Unexpected error in secops.defender ({exc.__class__.__name__}: {exc}); every outcome known so "
+                          "far is in this result. Please report this as a bug.", exception=traceback.format_exc())
+        self.fail(msg="secops.defender: the module ended without a result (a bug; please report it)")
+
+    def exit(self, **result) -> None:
+        self.exit_json(**self.outcome(result))
+
+    def fail(self, error: Exception | None = None, msg: str | None = None, **result) -> None:
+        """fail_json with every outcome so far, the error's HTTP status, MDE code and request id, and a readable msg."""
+        out = self.outcome(result)
+        if isinstance(error, MissingLibraryError):
+            msg = msg or missing_required_lib(error.library)
+            out.setdefault("exception", error.exception)
+        elif isinstance(error, DefenderError):
+            out.setdefault("status", error.status)
+            out.setdefault("error_code", error.code)
+            out.setdefault("request_id", error.target)
+            if getattr(error, "retry_after", None) is not None:
+                out.setdefault("retry_after", error.retry_after)
+        out["msg"] = msg or (str(error) if error is not None else "failed")
+        self.fail_json(**out)
+
+    def outcome(self, result: dict | None = None) -> dict:
+        """self.result updated with `result`, plus api_calls and auth_method once a client exists."""
+        out = dict(self.result)
+        if self.outcome_hook is not None:
+            out.update(self.outcome_hook())
+        out.update(result or {})
+        if self._client is not None:
+            out["api_calls"] = dict(self._client.stats)
+            out.setdefault("auth_method", self._client.tokens.method)
+        return out
 
 
 def snake_action(action: dict | None) -> dict | None:

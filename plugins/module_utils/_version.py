@@ -5,5 +5,5 @@
 from __future__ import annotations
 
 COLLECTION_NAME = "secops.defender"
-COLLECTION_VERSION = "1.0.0"
+COLLECTION_VERSION = "2.0.0"
 USER_AGENT = f"ansible-collection-{COLLECTION_NAME}/{COLLECTION_VERSION}"

@@ -78,6 +78,7 @@ options:
     type: bool
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
 attributes:
@@ -218,8 +219,6 @@ api_calls:
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.secops.defender.plugins.module_utils._auth import INDICATOR_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
@@ -235,13 +234,7 @@ from ansible_collections.secops.defender.plugins.module_utils._indicators import
     predicted,
     save_indicator,
 )
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-    require_roles,
-    snake_entity,
-)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_entity
 from ansible_collections.secops.defender.plugins.module_utils._validate import normalize_file_hash
 
 
@@ -265,15 +258,14 @@ def validated_inputs(module, now: datetime) -> dict:
             raise ValueError("action Audit needs generate_alert: true (Defender refuses an Audit indicator without alerts)")
         expiration = parse_expiration(params["expiration"], now) if params["expiration"] is not None else None
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail(msg=str(exc))
     return {"value": value, "type": indicator_type, "wanted": wanted, "expiration": expiration}
 
 
 def ensure_present(module, client, inputs: dict, existing: dict | None, now: datetime) -> dict:
     changed = changes(existing, inputs["wanted"], inputs["expiration"], now)
     if existing is None and not ({"title", "description"} <= set(changed)):
-        module.fail_json(msg=f"No indicator exists for {inputs['value']}; title and description are required to "
-                             "create one", changed=False, api_calls=dict(client.stats))
+        module.fail(msg=f"No indicator exists for {inputs['value']}; title and description are required to create one")
     result = {"changed": bool(changed), "changed_fields": sorted(snake_entity(changed) or {})}
     after = existing
     if changed:
@@ -299,37 +291,37 @@ def ensure_absent(module, client, inputs: dict, existing: dict | None) -> dict:
     return result
 
 
+def run(module: DefenderModule) -> None:
+    now = datetime.now(timezone.utc)
+    inputs = validated_inputs(module, now)
+    client = module.client
+    module.require_roles(INDICATOR_ROLES, "manage indicators")
+    existing = find_indicator(client, inputs["value"], inputs["type"])
+    if module.params["state"] == "present":
+        result = ensure_present(module, client, inputs, existing, now)
+    else:
+        result = ensure_absent(module, client, inputs, existing)
+    module.exit(**result)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=defender_argument_spec(
-            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-            indicator_value={"type": "str", "required": True},
-            action={"type": "str", "choices": list(ACTIONS)},
-            title={"type": "str"},
-            description={"type": "str"},
-            severity={"type": "str", "choices": list(SEVERITIES)},
-            expiration={"type": "str"},
-            recommended_actions={"type": "str"},
-            rbac_group_names={"type": "list", "elements": "str"},
-            generate_alert={"type": "bool"},
-        ),
+    module = DefenderModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "indicator_value": {"type": "str", "required": True},
+            "action": {"type": "str", "choices": list(ACTIONS)},
+            "title": {"type": "str"},
+            "description": {"type": "str"},
+            "severity": {"type": "str", "choices": list(SEVERITIES)},
+            "expiration": {"type": "str"},
+            "recommended_actions": {"type": "str"},
+            "rbac_group_names": {"type": "list", "elements": "str"},
+            "generate_alert": {"type": "bool"},
+        },
         required_if=[("state", "present", ("action",))],
         supports_check_mode=True,
     )
-    now = datetime.now(timezone.utc)
-    inputs = validated_inputs(module, now)
-    client = client_from_module(module)
-    require_roles(module, client, INDICATOR_ROLES, "manage indicators")
-
-    try:
-        existing = find_indicator(client, inputs["value"], inputs["type"])
-        if module.params["state"] == "present":
-            result = ensure_present(module, client, inputs, existing, now)
-        else:
-            result = ensure_absent(module, client, inputs, existing)
-    except DefenderError as exc:
-        fail_with_error(module, exc, changed=False, api_calls=dict(client.stats))
-    module.exit_json(api_calls=dict(client.stats), **result)
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ options:
     required: true
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
 attributes:
@@ -150,8 +151,6 @@ api_calls:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
     MACHINE_ACTIONS,
     cancel_action,
@@ -159,14 +158,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     is_terminal,
 )
 from ansible_collections.secops.defender.plugins.module_utils._auth import CANCEL_ROLES, MACHINE_READ_ROLES
-from ansible_collections.secops.defender.plugins.module_utils._errors import AmbiguousRequestError, DefenderError
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-    require_roles,
-    snake_action,
-)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
 from ansible_collections.secops.defender.plugins.module_utils._validate import normalize_action_id, normalize_comment
 
 
@@ -175,55 +167,46 @@ def validated_inputs(module) -> dict:
     try:
         return {"id": normalize_action_id(module.params["id"]), "comment": normalize_comment(module.params["comment"])}
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail(msg=str(exc))
 
 
 def cancel_unless_finished(client, action_id: str, comment: str) -> tuple[dict, bool]:
-    """(action, changed). A 400 may mean the action finished since we read it: read it again to tell."""
-    try:
-        return cancel_action(client, action_id, comment), True
-    except AmbiguousRequestError:
-        raise
-    except DefenderError as exc:
-        if exc.status != 400:
-            raise
-        action = get_action(client, action_id)
-        if is_terminal(action):
-            return action, False
-        raise
+    """(action, changed). cancel_action returns the action as it ended when it finished since we read it."""
+    action = cancel_action(client, action_id, comment)
+    return action, action.get("status") == "Cancelled"
+
+
+def run(module: DefenderModule) -> None:
+    inputs = validated_inputs(module)
+    client = module.client
+    module.require_roles(CANCEL_ROLES + MACHINE_READ_ROLES, "cancel machine actions")
+
+    action = get_action(client, inputs["id"])
+    before = action.get("status")
+    would_change = not is_terminal(action)
+    module.result.update(previous_status=before, machine_action=snake_action(action))
+    if module.check_mode and would_change:
+        module.result.update(changed=True, request={"method": "POST", "path": f"{MACHINE_ACTIONS}/{inputs['id']}/cancel",
+                                                    "body": {"Comment": inputs["comment"]}})
+    elif would_change:
+        # An ambiguous failure was read back by cancel_action and found not cancelled: raised, changed stays false.
+        action, module.result["changed"] = cancel_unless_finished(client, inputs["id"], inputs["comment"])
+        module.result["machine_action"] = snake_action(action)
+    after = "Cancelled" if module.check_mode and would_change else action.get("status")
+    if module._diff:
+        module.result["diff"] = {"before": {"status": before}, "after": {"status": after}}
+    module.exit()
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=defender_argument_spec(
-            id={"type": "str", "required": True},
-            comment={"type": "str", "required": True},
-        ),
+    module = DefenderModule(
+        argument_spec={
+            "id": {"type": "str", "required": True},
+            "comment": {"type": "str", "required": True},
+        },
         supports_check_mode=True,
     )
-    inputs = validated_inputs(module)
-    client = client_from_module(module)
-    require_roles(module, client, CANCEL_ROLES + MACHINE_READ_ROLES, "cancel machine actions")
-
-    try:
-        action = get_action(client, inputs["id"])
-    except DefenderError as exc:
-        fail_with_error(module, exc, changed=False, api_calls=dict(client.stats))
-    before = action.get("status")
-    result = {"changed": not is_terminal(action), "previous_status": before}
-    if module.check_mode and result["changed"]:
-        result["request"] = {"method": "POST", "path": f"{MACHINE_ACTIONS}/{inputs['id']}/cancel",
-                             "body": {"Comment": inputs["comment"]}}
-    elif result["changed"]:
-        try:
-            action, result["changed"] = cancel_unless_finished(client, inputs["id"], inputs["comment"])
-        except DefenderError as exc:
-            # cancel_action has already read an ambiguous failure back and found the action not cancelled.
-            fail_with_error(module, exc, changed=False, previous_status=before, api_calls=dict(client.stats))
-    after = "Cancelled" if module.check_mode and result["changed"] else action.get("status")
-    if module._diff:
-        result["diff"] = {"before": {"status": before}, "after": {"status": after}}
-    module.exit_json(machine_action=snake_action(action), api_calls=dict(client.stats), **result)
+    module.run(run)
 
 
 if __name__ == "__main__":

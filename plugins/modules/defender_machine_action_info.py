@@ -15,15 +15,27 @@ description:
   - Every page of the list is read (C(@odata.nextLink), else C($top)/C($skip) with O(page_size)).
   - With O(wait_for_terminal=true), waits until every action found is C(Succeeded), C(Failed), C(TimeOut) or
     C(Cancelled). One action is polled by id; several are polled with one list query per poll, so the number of
-    calls does not grow with the number of actions.
+    calls does not grow with the number of actions. Errors of a poll that may pass (server errors, throttling)
+    do not end the wait; the last one is reported if O(wait_timeout) passes.
 author:
   - secops.defender contributors (@secops)
 options:
   id:
     description:
-      - Id (a GUID) of one machine action. Mutually exclusive with the list filters.
+      - Id (a GUID) of one machine action. Mutually exclusive with O(ids) and the list filters.
       - An unknown id returns an empty RV(machine_actions).
     type: str
+  ids:
+    description:
+      - Ids (GUIDs) of several machine actions, for example those a runbook created. Mutually exclusive with O(id)
+        and the list filters.
+      - Read with list queries of 15 ids each (C($filter=id eq ... or id eq ...)), not one call per id; a service
+        that refuses a filter on C(id) is asked by id instead. Unknown ids are left out of RV(machine_actions).
+      - With O(wait_for_terminal=true), exactly these actions are waited for, and no others; another person's
+        action on the same file or device does not delay the wait.
+    type: list
+    elements: str
+    version_added: 2.0.0
   machine_id:
     description:
       - Keep only actions on this device (40 hexadecimal characters).
@@ -79,6 +91,7 @@ options:
     default: 10
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing
   - secops.defender.attributes
   - secops.defender.attributes.INFO_MODULE
 notes:
@@ -212,13 +225,10 @@ api_calls:
   type: dict
 """
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
     ActionWatcher,
     action_filter,
+    actions_by_ids,
     file_identifier,
     get_action,
     list_actions,
@@ -226,13 +236,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
 from ansible_collections.secops.defender.plugins.module_utils._auth import MACHINE_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._client import MAX_PAGE_SIZE
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-    require_roles,
-    snake_action,
-)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
 from ansible_collections.secops.defender.plugins.module_utils._validate import (
     normalize_action_id,
     normalize_machine_id,
@@ -256,6 +260,10 @@ def validated_inputs(module) -> dict:
     try:
         if params["id"] is not None:
             inputs["id"] = normalize_action_id(params["id"])
+        if params["ids"] is not None:
+            if not params["ids"]:
+                raise ValueError("ids is empty; give at least one machine action id")
+            inputs["ids"] = list(dict.fromkeys(normalize_action_id(i, "ids") for i in params["ids"]))
         if params["machine_id"] is not None:
             inputs["machine_id"] = normalize_machine_id(params["machine_id"])
         if params["sha1"] is not None:
@@ -276,12 +284,14 @@ def validated_inputs(module) -> dict:
         if params["wait_for_terminal"]:
             validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail(msg=str(exc))
     return inputs
 
 
 def find_actions(module, client, inputs: dict) -> list:
     params = module.params
+    if "ids" in inputs:
+        return actions_by_ids(client, inputs["ids"])
     if "id" in inputs:
         try:
             return [get_action(client, inputs["id"])]
@@ -299,54 +309,57 @@ def find_actions(module, client, inputs: dict) -> list:
     return actions
 
 
-def wait_for_terminal(module, client, actions: list, result: dict) -> list:
+def wait_for_terminal(module, client, actions: list) -> list:
     """Poll until each action is terminal; fails with the actions when wait_timeout passes first."""
     params = module.params
     types = {a.get("type") for a in actions}
     watcher = ActionWatcher(client, {str(a.get("id")): a for a in actions},
-                            action_type=types.pop() if len(types) == 1 else None)
-    started = time.monotonic()
-    timed_out = watcher.wait(params["wait_timeout"], params["poll_interval"])
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    result["timed_out_action_ids"] = timed_out
+                            action_type=types.pop() if len(types) == 1 else None, by_ids=bool(params["ids"]))
+    try:
+        timed_out = watcher.wait(params["wait_timeout"], params["poll_interval"])
+    finally:
+        module.result["machine_actions"] = [snake_action(a) for a in watcher.actions.values()]
+        module.result["elapsed"] = round(watcher.elapsed, 3)
+    module.result["timed_out_action_ids"] = timed_out
     actions = list(watcher.actions.values())
     if timed_out:
-        module.fail_json(msg=f"{len(timed_out)} of {len(actions)} action(s) still not finished after wait_timeout "
-                             f"({params['wait_timeout']:g} s): {', '.join(timed_out)}",
-                         machine_actions=[snake_action(a) for a in actions], api_calls=dict(client.stats), **result)
+        last = f"; the last poll failed: {watcher.poll_errors[-1]}" if watcher.poll_errors else ""
+        module.fail(msg=f"{len(timed_out)} of {len(actions)} action(s) still not finished after wait_timeout "
+                        f"({params['wait_timeout']:g} s): {', '.join(timed_out)}{last}")
     return actions
 
 
+def run(module: DefenderModule) -> None:
+    inputs = validated_inputs(module)
+    client = module.client
+    module.require_roles(MACHINE_READ_ROLES, "read machine actions")
+    actions = find_actions(module, client, inputs)
+    module.result["machine_actions"] = [snake_action(a) for a in actions]
+    if module.params["wait_for_terminal"]:
+        actions = wait_for_terminal(module, client, actions)
+    module.exit(machine_actions=[snake_action(a) for a in actions])
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=defender_argument_spec(
-            id={"type": "str"},
-            machine_id={"type": "str"},
-            type={"type": "str", "choices": list(ACTION_TYPES)},
-            status={"type": "list", "elements": "str", "choices": list(STATUSES)},
-            requestor={"type": "str"},
-            created_after={"type": "str"},
-            sha1={"type": "str"},
-            page_size={"type": "int"},
-            wait_for_terminal={"type": "bool", "default": False},
-            wait_timeout={"type": "float", "default": 600.0},
-            poll_interval={"type": "float", "default": 10.0},
-        ),
-        mutually_exclusive=[("id", name) for name in LIST_FILTERS],
+    module = DefenderModule(
+        argument_spec={
+            "id": {"type": "str"},
+            "ids": {"type": "list", "elements": "str"},
+            "machine_id": {"type": "str"},
+            "type": {"type": "str", "choices": list(ACTION_TYPES)},
+            "status": {"type": "list", "elements": "str", "choices": list(STATUSES)},
+            "requestor": {"type": "str"},
+            "created_after": {"type": "str"},
+            "sha1": {"type": "str"},
+            "page_size": {"type": "int"},
+            "wait_for_terminal": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "float", "default": 600.0},
+            "poll_interval": {"type": "float", "default": 10.0},
+        },
+        mutually_exclusive=[("id", "ids")] + [(key, name) for key in ("id", "ids") for name in LIST_FILTERS],
         supports_check_mode=True,
     )
-    inputs = validated_inputs(module)
-    client = client_from_module(module)
-    require_roles(module, client, MACHINE_READ_ROLES, "read machine actions")
-
-    result = {"changed": False}
-    try:
-        actions = find_actions(module, client, inputs)
-        if module.params["wait_for_terminal"]:
-            actions = wait_for_terminal(module, client, actions, result)
-    except DefenderError as exc:
-        fail_with_error(module, exc, api_calls=dict(client.stats), **result)
-    module.exit_json(machine_actions=[snake_action(a) for a in actions], api_calls=dict(client.stats), **result)
+    module.run(run)
 
 
 if __name__ == "__main__":

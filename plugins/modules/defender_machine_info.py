@@ -90,6 +90,7 @@ options:
     type: int
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing
   - secops.defender.attributes
   - secops.defender.attributes.INFO_MODULE
 notes:
@@ -291,8 +292,6 @@ api_calls:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.secops.defender.plugins.module_utils._auth import MACHINE_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._client import MAX_PAGE_SIZE
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
@@ -308,13 +307,7 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     normalize_name,
     split_duplicates,
 )
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-    require_roles,
-    snake_entity,
-)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_entity
 from ansible_collections.secops.defender.plugins.module_utils._validate import normalize_machine_id, normalize_sha1
 
 
@@ -337,7 +330,7 @@ def validated_inputs(module) -> dict:
         if params["page_size"] is not None and not 1 <= params["page_size"] <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {params['page_size']}")
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail(msg=str(exc))
     return inputs
 
 
@@ -373,9 +366,8 @@ def by_names(module, client, names: list, result: dict) -> list:
         names_text = ", ".join(sorted({c["name"] for c in ambiguous}))
         listing = "; ".join(f"{c['name']}: {c['id']} {c['computer_dns_name']} last seen {c['last_seen']} "
                             f"({c['health_status']})" for c in ambiguous)
-        module.fail_json(msg=f"The name(s) {names_text} match more than one device; give the device id (machine_id), "
-                             f"the FQDN, or allow_multiple=true. Candidates: {listing}", candidates=ambiguous,
-                         api_calls=dict(client.stats))
+        module.fail(msg=f"The name(s) {names_text} match more than one device; give the device id (machine_id), "
+                        f"the FQDN, or allow_multiple=true. Candidates: {listing}", candidates=ambiguous)
     return machines
 
 
@@ -398,44 +390,45 @@ def unique_ids(machines: list) -> list:
     return list(dict.fromkeys(str(m.get("id")) for m in machines))
 
 
+def run(module: DefenderModule) -> None:
+    inputs = validated_inputs(module)
+    client = module.client
+    module.require_roles(MACHINE_READ_ROLES, "read devices")
+
+    result = module.result
+    result["excluded_duplicate_ids"] = []
+    if "machine_id" in inputs:
+        machines = by_id(module, client, inputs["machine_id"], result)
+    elif "names" in inputs:
+        machines = by_names(module, client, inputs["names"], result)
+    else:
+        machines = by_list(module, client, inputs, result)
+
+    unique = list({str(m.get("id")): m for m in machines}.values())
+    result.update(machines=[snake_entity(m) for m in unique], machine_ids=[m.get("id") for m in unique])
+    if module.params["fail_on_missing"] and result.get("not_found"):
+        module.fail(msg=f"No device matches {', '.join(result['not_found'])}")
+    module.exit()
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=defender_argument_spec(
-            machine_id={"type": "str"},
-            name={"type": "list", "elements": "str", "aliases": ["names"]},
-            sha1={"type": "str"},
-            filter={"type": "str"},
-            health_status={"type": "str", "choices": list(HEALTH_STATUSES)},
-            os_platform={"type": "str"},
-            allow_multiple={"type": "bool", "default": False},
-            include_duplicates={"type": "bool", "default": False},
-            fail_on_missing={"type": "bool", "default": False},
-            page_size={"type": "int"},
-        ),
+    module = DefenderModule(
+        argument_spec={
+            "machine_id": {"type": "str"},
+            "name": {"type": "list", "elements": "str", "aliases": ["names"]},
+            "sha1": {"type": "str"},
+            "filter": {"type": "str"},
+            "health_status": {"type": "str", "choices": list(HEALTH_STATUSES)},
+            "os_platform": {"type": "str"},
+            "allow_multiple": {"type": "bool", "default": False},
+            "include_duplicates": {"type": "bool", "default": False},
+            "fail_on_missing": {"type": "bool", "default": False},
+            "page_size": {"type": "int"},
+        },
         mutually_exclusive=[("machine_id", "name", "sha1", "filter")],
         supports_check_mode=True,
     )
-    inputs = validated_inputs(module)
-    client = client_from_module(module)
-    require_roles(module, client, MACHINE_READ_ROLES, "read devices")
-
-    result = {"changed": False, "excluded_duplicate_ids": []}
-    try:
-        if "machine_id" in inputs:
-            machines = by_id(module, client, inputs["machine_id"], result)
-        elif "names" in inputs:
-            machines = by_names(module, client, inputs["names"], result)
-        else:
-            machines = by_list(module, client, inputs, result)
-    except DefenderError as exc:
-        fail_with_error(module, exc, api_calls=dict(client.stats))
-
-    unique = list({str(m.get("id")): m for m in machines}.values())
-    result.update(machines=[snake_entity(m) for m in unique], machine_ids=[m.get("id") for m in unique],
-                  api_calls=dict(client.stats))
-    if module.params["fail_on_missing"] and result.get("not_found"):
-        module.fail_json(msg=f"No device matches {', '.join(result['not_found'])}", **result)
-    module.exit_json(**result)
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,21 @@ description:
     and optionally waits until the device reports the outcome.
   - The file's processes are stopped, the file is quarantined and persistent data such as registry keys is removed.
     The file can be restored from quarantine on the device later.
-  - B(Idempotent.) Before sending, the module looks for a C(Pending) or C(InProgress) action for the same device
-    and file (and, with O(skip_if_succeeded_within), a recent C(Succeeded) one). If there is one, nothing is sent,
-    C(changed=false) and that action is returned. A concurrent duplicate answered with
-    C(400 ActiveRequestAlreadyExists) is handled the same way.
-  - B(Never sent twice.) When the request fails without a clear answer (server error, timeout, dropped connection),
-    the device's actions are read first and the request is sent again only if no action was created.
+  - B(Idempotent.) Before sending, the module looks, in one list query for all devices, for a C(Pending) or
+    C(InProgress) action for the same device and file, or a C(Succeeded) one within O(skip_if_succeeded_within)
+    (24 hours by default). If there is one, nothing is sent, C(changed=false) and that action is returned.
+    A concurrent duplicate answered with C(400 ActiveRequestAlreadyExists), or with C(201) and the pending
+    action, is handled the same way.
+  - B(Never sent twice.) When the request fails without a clear answer (server error, timeout, dropped connection,
+    an answer cut off half-way), the device's actions are read back, patiently (up to 60 seconds, as the listing
+    can lag a new action), and the request is sent again only if no action that this request could have created
+    appeared. An older action for the same file, or someone else's, is never taken for this run's.
+  - B(Another action in the way.) If Defender refuses the request because another StopAndQuarantineFile action
+    (for another file) is pending on the device, the device fails with C(changed=false) and a message naming the
+    blocking action (id, file, status, requestor).
+  - B(Errors that apply to every device) (throttling beyond O(retry_timeout), a token that cannot be renewed,
+    a missing permission, a feature the tenant lacks) stop a fleet run at once; the devices not sent yet are
+    listed in RV(not_sent_machine_ids), and the message says when to run again.
   - B(Permission preflight.) With an application token the module checks, before sending, that the app holds
     C(Machine.StopAndQuarantine) and one of C(Machine.Read.All) or C(Machine.ReadWrite.All); Defender needs both.
   - The action runs on Windows 10 1703 or later, Windows 11 and Windows Server 2012 R2 or later, for files
@@ -79,7 +88,11 @@ options:
     description:
       - Also count a C(Succeeded) action for the same device and file created within this duration as done
         (C(changed=false)), for example V(24h), V(30m), V(7d) or a number of seconds.
+      - The default makes a second run of the same task change nothing. V(0) forces a new action even when the
+        file was quarantined a moment ago (for example after it was restored from quarantine).
+      - Before 2.0.0 the default was to count only C(Pending) and C(InProgress) actions as done.
     type: str
+    default: 24h
   max_machines:
     description:
       - Upper bound on the length of O(machine_ids), checked before any request. The portal stops at 1000 devices;
@@ -88,12 +101,16 @@ options:
     default: 1000
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
   - secops.defender.attributes.DIFF_NONE
 notes:
-  - Check mode runs every read (token, permission preflight, lookup of actions under way) and sends no action;
-    C(changed) is what a real run would report.
+  - Check mode runs every read (token, permission preflight, lookup of actions under way, and one
+    C(GET /api/files/{sha1}/machines) to check that each device is known and has seen the file) and sends no
+    action; C(changed), RV(created_machine_ids) and the failure a real run would meet (an unknown device, a
+    device that never saw the file) are predicted. Needs O(skip_if_succeeded_within) and the file listing to
+    be as in a real run.
   - Defender's API allows 100 calls per minute and 1,500 per hour per API; a fleet of N devices needs about
     N / 100 minutes.
 seealso:
@@ -241,7 +258,9 @@ machine_actions:
   type: list
   elements: dict
 failed_machines:
-  description: Fleet mode, the devices that failed, with the reason.
+  description:
+    - Fleet mode, the devices that failed (in check mode, would fail), with the reason. Devices not sent because
+      an error applied to every device have the code C(NotSent).
   returned: when O(machine_ids) is used
   type: list
   elements: dict
@@ -255,10 +274,33 @@ failed_machines:
     message:
       description: What happened, with the request id where Defender gave one.
       type: str
+    blocking_action_id:
+      description: The pending action that made Defender refuse this device's request, when there is one.
+      type: str
+      returned: when another action blocked the device
   sample:
-    - machine_id: 0000000000000000000000000000000000000000
+    - machine_id: "0000000000000000000000000000000000000000"
       code: ResourceNotFound
       message: "Machine 0000000000000000000000000000000000000000 was not found (HTTP 404, request id 43f4cb08-...)"
+not_sent_machine_ids:
+  description:
+    - Fleet mode, devices never sent because an error that applies to every device stopped the run (see RV(msg)
+      and RV(retry_after)). Run the task again later; devices already handled are skipped.
+  returned: when O(machine_ids) is used
+  type: list
+  elements: str
+  version_added: 2.0.0
+would_fail_machine_ids:
+  description: Check mode, devices a real run would fail on (unknown to Defender, or the file was never seen there).
+  returned: in check mode
+  type: list
+  elements: str
+  version_added: 2.0.0
+retry_after:
+  description: Seconds the service asked to wait (C(Retry-After)) when throttling stopped the run.
+  returned: when a run was stopped by throttling
+  type: float
+  version_added: 2.0.0
 created_machine_ids:
   description: Devices for which an action was created by this run (in check mode, would be created).
   returned: always
@@ -307,29 +349,22 @@ ansible_facts:
       type: dict
 """
 
-import time
 from datetime import timedelta
-
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
     ActionWatcher,
+    BlockedByAction,
+    Quarantine,
     UNSUCCESSFUL_STATUSES,
     cancel_action,
-    find_existing,
     outcome_message,
-    submit_stop_and_quarantine,
     utcnow,
 )
 from ansible_collections.secops.defender.plugins.module_utils._auth import STOP_AND_QUARANTINE_ROLES
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-    require_roles,
-    snake_action,
-)
+from ansible_collections.secops.defender.plugins.module_utils._client import applies_to_all
+from ansible_collections.secops.defender.plugins.module_utils._errors import AmbiguousRequestError, DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._machines import get_machine, machines_with_file
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
 from ansible_collections.secops.defender.plugins.module_utils._validate import (
     normalize_comment,
     normalize_machine_id,
@@ -339,6 +374,9 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import (
     validate_poll_interval,
     validate_positive,
 )
+
+# A recent success counts as done unless the user asks otherwise (Ansible's "a second run changes nothing").
+DEFAULT_SUCCEEDED_WITHIN = "24h"
 
 
 def validated_inputs(module) -> dict:
@@ -354,125 +392,213 @@ def validated_inputs(module) -> dict:
             if duplicates:
                 shown = ", ".join(sorted(set(duplicates))[:10])
                 module.warn(f"machine_ids lists {len(duplicates)} device(s) more than once; each gets one request: {shown}")
-        inputs["succeeded_within"] = (parse_duration(params["skip_if_succeeded_within"], "skip_if_succeeded_within")
-                                      if params["skip_if_succeeded_within"] else None)
+        within = params["skip_if_succeeded_within"]
+        inputs["succeeded_within"] = (None if str(within).strip() in ("0", "0s", "")
+                                      else parse_duration(within, "skip_if_succeeded_within"))
         validate_positive(params["wait_timeout"], "wait_timeout")
         validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail(msg=str(exc))
     return inputs
 
 
-def submit_all(module, client, inputs: dict, to_submit: list) -> tuple[dict, list, dict]:
-    """POST for each device (paced by the client): (actions by device, devices with a new action, errors)."""
-    actions, new, errors = {}, [], {}
+class Outcome:
+    """Everything known about each device so far; rendered into every exit and every failure."""
+
+    def __init__(self, single: bool, devices: list) -> None:
+        self.single = single
+        self.devices = devices
+        self.actions: dict = {}  # machine id -> MachineAction (new, existing or adopted)
+        self.created: list = []  # devices with an action created by this run
+        self.existing: list = []  # devices skipped: an action was under way or recently succeeded
+        self.errors: dict = {}  # machine id -> DefenderError
+        self.not_sent: list = []  # devices never sent because an error applied to every device
+        self.would_fail: list = []  # check mode: devices a real run would fail on
+        self.possibly_created = False  # an ambiguous write whose outcome is unknown
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created) or self.possibly_created
+
+    def render(self) -> dict:
+        result = {"changed": self.changed, "created_machine_ids": list(self.created),
+                  "existing_machine_ids": sorted(set(self.existing))}
+        if self.single:
+            action = snake_action(next(iter(self.actions.values()), None))
+            if action:
+                result["machine_action"] = action
+                result["ansible_facts"] = {"defender_machine_action": action}
+            return result
+        result["machine_actions"] = [snake_action(a) for a in self.actions.values()]
+        result["failed_machines"] = [failure(m, e) for m, e in self.errors.items()]
+        result["not_sent_machine_ids"] = list(self.not_sent)
+        return result
+
+
+def failure(machine_id: str, error: DefenderError) -> dict:
+    entry = {"machine_id": machine_id, "code": error.code, "message": str(error)}
+    if isinstance(error, BlockedByAction) and error.blocking:
+        entry["blocking_action_id"] = error.blocking.get("id")
+    return entry
+
+
+def predict(module, client, inputs: dict, outcome: Outcome, to_submit: list) -> list:
+    """Check mode: the devices a real run would send to, after leaving out those it would fail on.
+
+    One GET /api/files/{sha1}/machines answers, for every device at once, whether Defender knows it and
+    has seen the file (only such devices can be sent the action)."""
+    seen = {str(m.get("id") or "").lower() for m in machines_with_file(client, inputs["sha1"])}
+    would_send = []
     for machine_id in to_submit:
-        try:
-            actions[machine_id], created = submit_stop_and_quarantine(client, machine_id, inputs["sha1"], inputs["comment"])
-        except DefenderError as exc:
-            if module.params["machine_id"] is not None:
-                fail_with_error(module, exc, changed=False, api_calls=dict(client.stats))
-            errors[machine_id] = exc
+        if machine_id in seen:
+            would_send.append(machine_id)
             continue
-        if created:
-            new.append(machine_id)
-    return actions, new, errors
+        outcome.would_fail.append(machine_id)
+        if outcome.single and get_machine(client, machine_id) is None:
+            reason = f"Machine {machine_id} was not found"
+        elif outcome.single:
+            reason = f"Sha1 {inputs['sha1']} was not found in machine {machine_id}"
+        else:
+            reason = f"Machine {machine_id} is unknown or has not seen file {inputs['sha1']}"
+        outcome.errors[machine_id] = DefenderError(
+            f"{reason} (it is not among the devices Defender lists for the file): a real run would fail there",
+            status=404, code="ResourceNotFound", method="POST", path=f"/api/machines/{machine_id}/StopAndQuarantineFile")
+    module.result["would_fail_machine_ids"] = list(outcome.would_fail)
+    return would_send
 
 
-def wait_for(module, client, actions: dict, result: dict) -> tuple[dict, list]:
+def submit_all(quarantine: Quarantine, outcome: Outcome, to_submit: list) -> DefenderError | None:
+    """POST for each device (paced by the client). Stops at an error that every further device would meet
+    too (throttled beyond the deadline, a token that cannot be renewed, a missing permission, ...): the
+    devices not sent yet are recorded as not sent, and that error is returned."""
+    for index, machine_id in enumerate(to_submit):
+        try:
+            action, created = quarantine.submit(machine_id)
+        except DefenderError as exc:
+            outcome.errors[machine_id] = exc
+            if isinstance(exc, AmbiguousRequestError):
+                outcome.possibly_created = True
+            if applies_to_all(exc):
+                outcome.not_sent = to_submit[index + 1:]
+                for other in outcome.not_sent:
+                    outcome.errors[other] = DefenderError(f"not sent: {exc.message}", status=exc.status, code="NotSent")
+                return exc
+            continue
+        outcome.actions[machine_id] = action
+        (outcome.created if created else outcome.existing).append(machine_id)
+    return None
+
+
+def wait_for(module, client, outcome: Outcome) -> None:
     params = module.params
-    watcher = ActionWatcher(client, actions)
-    started = time.monotonic()
+    watcher = ActionWatcher(client, outcome.actions)
     try:
         timed_out = watcher.wait(params["wait_timeout"], params["poll_interval"])
-        if timed_out and params["cancel_on_timeout"]:
-            for machine_id in timed_out:
-                comment = f"Cancelled by secops.defender: not finished within wait_timeout ({params['wait_timeout']:g} s)"
-                watcher.actions[machine_id] = cancel_action(client, watcher.actions[machine_id]["id"], comment)
-    except DefenderError as exc:
-        fail_with_error(module, exc, changed=True, **result)
-    result["elapsed"] = round(time.monotonic() - started, 3)
-    result["timed_out_machine_ids"] = timed_out
-    if params["machine_id"] is not None:
-        result["status_history"] = watcher.history[params["machine_id"].lower()]
-    return watcher.actions, timed_out
+    finally:
+        outcome.actions.update(watcher.actions)
+        module.result["elapsed"] = round(watcher.elapsed, 3)
+        if outcome.single:
+            module.result["status_history"] = watcher.history[next(iter(outcome.actions))]
+    module.result["timed_out_machine_ids"] = timed_out
+    last_poll_error = f"; the last poll failed: {watcher.poll_errors[-1]}" if watcher.poll_errors else ""
+    for machine_id in timed_out:
+        action = outcome.actions[machine_id]
+        if params["cancel_on_timeout"]:
+            comment = f"Cancelled by secops.defender: not finished within wait_timeout ({params['wait_timeout']:g} s)"
+            try:
+                action = outcome.actions[machine_id] = cancel_action(client, action["id"], comment)
+            except DefenderError as exc:
+                outcome.errors[machine_id] = DefenderError(f"action {action['id']} still {action.get('status')} after "
+                                                           f"wait_timeout, and cancelling it failed: {exc}", code=exc.code)
+                continue
+        if action.get("status") not in UNSUCCESSFUL_STATUSES and action.get("status") != "Succeeded":
+            outcome.errors[machine_id] = DefenderError(
+                f"action {action['id']} still {action.get('status')} after wait_timeout ({params['wait_timeout']:g} s)"
+                f"{last_poll_error}", code="WaitTimeout")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=defender_argument_spec(
-            machine_id={"type": "str"},
-            machine_ids={"type": "list", "elements": "str"},
-            sha1={"type": "str", "required": True},
-            comment={"type": "str", "required": True},
-            wait={"type": "bool", "default": False},
-            wait_timeout={"type": "float", "default": 600.0},
-            poll_interval={"type": "float", "default": 10.0},
-            cancel_on_timeout={"type": "bool", "default": False},
-            skip_if_succeeded_within={"type": "str"},
-            max_machines={"type": "int", "default": 1000},
-        ),
-        mutually_exclusive=[("machine_id", "machine_ids")],
-        required_one_of=[("machine_id", "machine_ids")],
-        supports_check_mode=True,
-    )
+def run(module: DefenderModule) -> None:
     inputs = validated_inputs(module)
-    single = module.params["machine_id"] is not None
-    client = client_from_module(module)
-    require_roles(module, client, STOP_AND_QUARANTINE_ROLES, "stop and quarantine files")
+    outcome = Outcome(module.params["machine_id"] is not None, inputs["machine_ids"])
+    module.outcome_hook = outcome.render
+    client = module.client
+    module.require_roles(STOP_AND_QUARANTINE_ROLES, "stop and quarantine files")
 
     succeeded_since = None
     if inputs["succeeded_within"]:
         succeeded_since = utcnow().replace(microsecond=0) - timedelta(seconds=inputs["succeeded_within"])
-    try:
-        existing = find_existing(client, inputs["machine_ids"], inputs["sha1"], succeeded_since)
-    except DefenderError as exc:
-        fail_with_error(module, exc, changed=False, api_calls=dict(client.stats))
+    quarantine = Quarantine(client, inputs["sha1"], inputs["comment"])
+    existing = quarantine.look_up(inputs["machine_ids"], succeeded_since)
+    outcome.actions.update(existing)
+    outcome.existing.extend(existing)
     to_submit = [m for m in inputs["machine_ids"] if m not in existing]
 
     if module.check_mode:
-        result = {"changed": bool(to_submit), "created_machine_ids": to_submit, "existing_machine_ids": sorted(existing),
-                  "auth_method": client.tokens.method}
-        if single and to_submit:
-            result["request"] = {"method": "POST", "path": f"/api/machines/{to_submit[0]}/StopAndQuarantineFile",
-                                 "body": {"Comment": inputs["comment"], "Sha1": inputs["sha1"]}}
-        finish(module, client, result, existing, {}, single)
+        outcome.created = predict(module, client, inputs, outcome, to_submit)
+        if outcome.single and outcome.created:
+            module.result["request"] = {"method": "POST", "path": f"/api/machines/{outcome.created[0]}/StopAndQuarantineFile",
+                                        "body": {"Comment": inputs["comment"], "Sha1": inputs["sha1"]}}
+        finish(module, outcome)
 
-    submitted, new, errors = submit_all(module, client, inputs, to_submit)
-    result = {"changed": bool(new), "created_machine_ids": new,
-              "existing_machine_ids": sorted(set(existing) | (set(submitted) - set(new))), "auth_method": client.tokens.method}
-    actions = {**existing, **submitted}
-    if module.params["wait"] and actions:
-        actions, timed_out = wait_for(module, client, actions, result)
-        for machine_id in timed_out:
-            if actions[machine_id].get("status") not in UNSUCCESSFUL_STATUSES:
-                errors[machine_id] = DefenderError(
-                    f"action {actions[machine_id]['id']} still {actions[machine_id].get('status')} after "
-                    f"wait_timeout ({module.params['wait_timeout']:g} s)", code="WaitTimeout")
-    finish(module, client, result, actions, errors, single)
+    stopped = submit_all(quarantine, outcome, to_submit)
+    if stopped is not None:
+        finish(module, outcome, stopped)
+    if module.params["wait"] and outcome.actions:
+        wait_for(module, client, outcome)
+    finish(module, outcome)
 
 
-def finish(module, client, result: dict, actions: dict, errors: dict, single: bool) -> None:
-    """exit_json or fail_json with every outcome; unsuccessful terminal actions fail the task."""
-    for machine_id, action in actions.items():
-        if action.get("status") in UNSUCCESSFUL_STATUSES and machine_id not in errors:
-            errors[machine_id] = DefenderError(outcome_message(action), code=action.get("status"))
-    result["api_calls"] = dict(client.stats)
-    if single:
-        action = snake_action(next(iter(actions.values()), None))
-        if action:
-            result["machine_action"] = action
-            result["ansible_facts"] = {"defender_machine_action": action}
-        if errors:
-            error = next(iter(errors.values()))
-            module.fail_json(msg=f"Stop and quarantine did not succeed: {error}", error_code=error.code, **result)
-        module.exit_json(**result)
-    result["machine_actions"] = [snake_action(a) for a in actions.values()]
-    result["failed_machines"] = [{"machine_id": m, "code": e.code, "message": str(e)} for m, e in errors.items()]
-    if errors:
-        total = len(set(actions) | set(errors))
-        module.fail_json(msg=f"Stop and quarantine failed on {len(errors)} of {total} device(s); see failed_machines", **result)
-    module.exit_json(**result)
+def finish(module, outcome: Outcome, stopped: DefenderError | None = None) -> None:
+    """exit or fail with every outcome; unsuccessful terminal actions fail the task."""
+    for machine_id, action in outcome.actions.items():
+        if action.get("status") in UNSUCCESSFUL_STATUSES and machine_id not in outcome.errors:
+            outcome.errors[machine_id] = DefenderError(outcome_message(action), code=action.get("status"))
+    verb = "would fail" if module.check_mode else "failed"
+    if stopped is not None:
+        module.fail(stopped, msg=stopped_message(outcome, stopped))
+    if outcome.single and outcome.errors:
+        error = next(iter(outcome.errors.values()))
+        prefix = "Check mode: a real run would fail" if module.check_mode else "Stop and quarantine did not succeed"
+        module.fail(error, msg=f"{prefix}: {error}")
+    if outcome.errors:
+        total = len(outcome.devices)
+        module.fail(msg=f"Stop and quarantine {verb} on {len(outcome.errors)} of {total} device(s); see failed_machines")
+    module.exit()
+
+
+def stopped_message(outcome: Outcome, error: DefenderError) -> str:
+    """Why sending stopped, what was and was not sent, and when to try again."""
+    sent = len(outcome.created) + len(outcome.existing)
+    text = (f"Stopped sending: {error}. {len(outcome.not_sent)} device(s) were not sent (not_sent_machine_ids); "
+            f"{sent} had an action created or under way")
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        when = (utcnow() + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += f". Run again after {when} (the service asked to wait {retry_after:g} s)"
+    elif error.status in (401, 403) or error.code in ("Forbidden", "DisabledFeature", "MissingPermission"):
+        text += ". Fix the cause above, then run again: devices already handled are skipped"
+    return text
+
+
+def main():
+    module = DefenderModule(
+        argument_spec={
+            "machine_id": {"type": "str"},
+            "machine_ids": {"type": "list", "elements": "str"},
+            "sha1": {"type": "str", "required": True},
+            "comment": {"type": "str", "required": True},
+            "wait": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "float", "default": 600.0},
+            "poll_interval": {"type": "float", "default": 10.0},
+            "cancel_on_timeout": {"type": "bool", "default": False},
+            "skip_if_succeeded_within": {"type": "str", "default": DEFAULT_SUCCEEDED_WITHIN},
+            "max_machines": {"type": "int", "default": 1000},
+        },
+        mutually_exclusive=[("machine_id", "machine_ids")],
+        required_one_of=[("machine_id", "machine_ids")],
+        supports_check_mode=True,
+    )
+    module.run(run)
 
 
 if __name__ == "__main__":

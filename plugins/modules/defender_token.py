@@ -86,34 +86,29 @@ auth_method:
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.secops.defender.plugins.module_utils._auth import token_claims
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError, MissingLibraryError
-from ansible_collections.secops.defender.plugins.module_utils._module import (
-    client_from_module,
-    defender_argument_spec,
-    fail_with_error,
-)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 
 
-def main():
-    module = AnsibleModule(argument_spec=defender_argument_spec(), supports_check_mode=True)
+def run(module: DefenderModule) -> None:
     if not module.no_log:
-        module.fail_json(msg="defender_token returns a secret: set no_log: true on this task")
+        module.fail(msg="defender_token returns a secret: set no_log: true on this task")
     if module.params["access_token"]:
-        module.fail_json(msg="access_token is given already; defender_token acquires a token from client credentials")
-    client = client_from_module(module)
-    try:
-        token = client.token()
-    except (DefenderError, MissingLibraryError) as exc:
-        fail_with_error(module, exc)
+        module.fail(msg="access_token is given already; defender_token acquires a token from client credentials")
+    client = module.client
+    token = client.token()
     claims = token_claims(token) or {}
     result = {"changed": False, "access_token": token, "auth_method": client.tokens.method,
               "roles": sorted(claims.get("roles") or [])}
     if isinstance(claims.get("exp"), (int, float)):
         result["expires_on"] = datetime.fromtimestamp(claims["exp"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    module.exit_json(**result)
+    module.exit(**result)
+
+
+def main():
+    # Only gets a token: no API calls, so none of the pacing options (calls_per_minute, ...).
+    module = DefenderModule(pacing=False, supports_check_mode=True)
+    module.run(run)
 
 
 if __name__ == "__main__":

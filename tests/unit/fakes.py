@@ -102,7 +102,7 @@ class ScriptedHandler:
         raise AssertionError(f"unexpected call {call['method']} {call['url']} {call['params']}")
 
 
-class ModuleExit(Exception):
+class ModuleExit(SystemExit):
     def __init__(self, result: dict, failed: bool) -> None:
         super().__init__(result.get("msg", ""))
         self.result = result

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.secops.defender.plugins.doc_fragments.auth import ModuleDocFragment as AuthFragment
-from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
+from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC, PACING_OPTIONS
 from ansible_collections.secops.defender.plugins.module_utils._version import COLLECTION_VERSION
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -39,10 +39,14 @@ def test_every_module_documents_the_group_and_the_auth_options(name):
     fragments = _module_doc(name).get("extends_documentation_fragment", [])
     assert "secops.defender.attributes" in fragments
     assert "secops.defender.auth" in fragments
+    assert ("secops.defender.auth.pacing" in fragments) is (name != "defender_token")
 
 
 def test_auth_fragment_matches_the_argument_spec():
     documented = yaml.safe_load(AuthFragment.DOCUMENTATION)["options"]
+    pacing = yaml.safe_load(AuthFragment.PACING)["options"]
+    assert set(pacing) == set(PACING_OPTIONS) and not set(pacing) & set(documented)
+    documented.update(pacing)
     assert set(documented) == set(DEFENDER_AUTH_ARGSPEC)
     for name, spec in DEFENDER_AUTH_ARGSPEC.items():
         doc = documented[name]

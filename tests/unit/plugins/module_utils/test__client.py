@@ -317,7 +317,7 @@ CUT_OFF = requests.exceptions.ChunkedEncodingError("Connection broken: Incomplet
                                  requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected"),
                                  requests.exceptions.ReadTimeout("read timed out"), OSError("socket closed")])
 def test_a_write_whose_answer_is_lost_or_cut_off_is_ambiguous_and_sent_once(exc):
-    client, session, _clock = make_client([("POST", "/x", exc)])
+    client, session, _clock = make_client([("POST", "/StopAndQuarantineFile", exc)])
     with pytest.raises(AmbiguousRequestError) as info:
         client.post("/api/machines/m/StopAndQuarantineFile", {})
     assert len(session.calls) == 1

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from unittest import mock
 
 import pytest
 
+from ansible_collections.secops.defender.plugins.module_utils import _actions
 from ansible_collections.secops.defender.plugins.modules import defender_stop_quarantine as module
 from ansible_collections.secops.defender.tests.unit.fakes import (
     FULL_ROLES,
@@ -36,9 +38,14 @@ def listing(*actions):
     return FakeResponse(200, {"value": list(actions)})
 
 
+NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture(autouse=True)
-def no_sleep():
-    with mock.patch("time.sleep"):
+def fixed_time():
+    """The actions below are dated 2026-11-28 11:59: the module's 'now' is 12:00 that day, and sleeps are instant."""
+    with mock.patch("time.sleep"), mock.patch.object(_actions, "utcnow", lambda: NOW), \
+            mock.patch.object(module, "utcnow", lambda: NOW):
         yield
 
 
@@ -84,7 +91,9 @@ def test_recent_success_counts_as_done_only_when_asked():
 
 @pytest.mark.parametrize("existing, changed", [((), True), ((action("old"),), False)])
 def test_check_mode_reads_and_predicts_without_posting(existing, changed):
-    result, failed, session = run({"machine_id": M1}, [("GET", "/api/machineactions", listing(*existing))], check_mode=True)
+    result, failed, session = run({"machine_id": M1}, [("GET", "/api/machineactions", listing(*existing)),
+                                                       ("GET", f"/api/files/{SHA1}/machines", listing({"id": M1}))],
+                                  check_mode=True)
     assert not failed and result["changed"] is changed
     assert not session.calls_to("POST", "")
     if changed:
@@ -229,3 +238,168 @@ def test_secrets_never_in_the_result():
     result, failed, _session = run({"machine_id": M1}, [("GET", "/api/machineactions", error(500, "InternalServerError"))],
                                    default=lambda call: error(500, "InternalServerError"))
     assert failed and TOKEN not in repr(result)
+
+
+# --- the module never crashes after it has sent something ---------------------------------------------
+
+def created_then(*poll_answers, args=None, default=None):
+    script = [("GET", "/api/machineactions", listing()), ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("a1")))]
+    script += [("GET", "/api/machineactions/a1", answer) for answer in poll_answers]
+    return run({"machine_id": M1, "wait": True, "poll_interval": 5, "wait_timeout": 30, **(args or {})}, script, default)
+
+
+def assert_outcome_kept(result):
+    assert result["changed"] is True
+    assert result["created_machine_ids"] == [M1] and result["machine_action"]["id"] == "a1"
+    assert "api_calls" in result and result["auth_method"] == "access_token"
+
+
+def test_reads_that_keep_failing_while_waiting_end_in_a_timeout_that_keeps_every_outcome():
+    result, failed, _session = created_then(default=lambda call: error(503, "ServiceUnavailable", target="r-5"))
+    assert failed and "still Pending after wait_timeout" in result["msg"] and "the last poll failed" in result["msg"]
+    assert_outcome_kept(result)
+
+
+def test_an_expired_access_token_while_waiting_fails_with_every_outcome():
+    result, failed, _session = created_then(error(401, "Unauthorized", "The token is expired"))
+    assert failed and result["status"] == 401 and "access_token" in result["msg"]
+    assert_outcome_kept(result)
+
+
+def test_throttling_beyond_the_deadline_while_waiting_keeps_polling_then_reports():
+    result, failed, _session = created_then(
+        default=lambda call: error(429, "TooManyRequests", headers={"Retry-After": "3600"}))
+    assert failed and "still Pending" in result["msg"] and "3600" in result["msg"]
+    assert_outcome_kept(result)
+
+
+def test_a_cancel_that_races_a_finished_action_reports_how_it_ended():
+    state = {"cancelled": False}
+
+    def answer(call):
+        if call["method"] == "POST":  # the action finished a moment before the cancel arrived
+            state["cancelled"] = True
+            return error(400, "InvalidRequest", "Cannot cancel an action in a final state")
+        return FakeResponse(200, action("a1", status="Succeeded" if state["cancelled"] else "Pending"))
+    result, failed, _session = created_then(args={"cancel_on_timeout": True, "wait_timeout": 10}, default=answer)
+    assert not failed, result["msg"]
+    assert_outcome_kept(result)
+    assert result["machine_action"]["status"] == "Succeeded" and result["timed_out_machine_ids"] == [M1]
+
+
+def test_an_unexpected_exception_after_the_write_is_a_failure_with_changed_not_a_traceback():
+    with mock.patch.object(module.ActionWatcher, "wait", side_effect=RuntimeError("boom")):
+        result, failed, _session = created_then()
+    assert failed and "RuntimeError: boom" in result["msg"] and "report this as a bug" in result["msg"]
+    assert_outcome_kept(result)
+    assert "Traceback" in result["exception"]
+
+
+# --- "never twice" seen from the module -----------------------------------------------------------------
+
+def test_another_file_pending_on_the_device_fails_unchanged_naming_the_blocking_action():
+    blocker = action("blocker", sha1="f" * 40, status="InProgress", requestor="soc@contoso.com")
+    result, failed, session = run({"machine_id": M1}, [
+        ("GET", "/api/machineactions", listing()),
+        ("POST", "/StopAndQuarantineFile", error(400, "ActiveRequestAlreadyExists", "Action is already in progress")),
+    ], default=lambda call: listing(blocker))
+    assert failed and result["changed"] is False
+    assert "blocker" in result["msg"] and "f" * 40 in result["msg"] and "InProgress" in result["msg"]
+    assert len(session.calls_to("POST", "")) == 1
+
+
+def test_a_201_with_the_pending_action_the_look_up_saw_is_no_change():
+    pending = action("pending", requestorComment="someone else")
+    result, failed, _session = run({"machine_id": M1, "skip_if_succeeded_within": "0"}, [
+        ("GET", "/api/machineactions", listing(dict(pending, status="Failed"))),
+        ("POST", "/StopAndQuarantineFile", FakeResponse(201, pending)),
+    ])
+    assert not failed and result["changed"] is False and result["existing_machine_ids"] == [M1]
+
+
+def test_a_rerun_after_success_sends_nothing_by_default():
+    done = action("done", status="Succeeded")
+    result, failed, session = run({"machine_ids": [M1, M2]}, [
+        ("GET", "/api/machineactions", listing(done, action("done2", machine=M2, status="Succeeded")))])
+    assert not failed and result["changed"] is False and sorted(result["existing_machine_ids"]) == sorted([M1, M2])
+    assert not session.calls_to("POST", "")
+    assert "status eq 'Succeeded' and creationDateTimeUtc ge 2026-11-27T12:00:00Z" in session.calls[0]["params"]["$filter"]
+
+
+def test_skip_if_succeeded_within_zero_forces_a_new_action():
+    result, failed, session = run({"machine_id": M1, "skip_if_succeeded_within": "0"}, [
+        ("GET", "/api/machineactions", listing(action("done", status="Succeeded"))),
+        ("POST", "/StopAndQuarantineFile", FakeResponse(201, action("again", requestorComment="INC-1")))])
+    assert not failed and result["changed"] and result["machine_action"]["id"] == "again"
+    assert "Succeeded" not in session.calls[0]["params"]["$filter"].split("or creationDateTimeUtc")[0]
+
+
+# --- a fleet stops once an error applies to every device ----------------------------------------------
+
+FLEET = [f"{i:040x}" for i in range(1, 6)]
+
+
+def fleet_run(second_answer):
+    script = [("GET", "/api/machineactions", listing()),
+              ("POST", f"/api/machines/{FLEET[0]}/", FakeResponse(201, action("a0", machine=FLEET[0]))),
+              ("POST", f"/api/machines/{FLEET[1]}/", second_answer)]
+    return run({"machine_ids": FLEET, "retry_timeout": 300}, script)
+
+
+def test_throttling_beyond_the_deadline_stops_the_fleet_and_says_when_to_retry():
+    result, failed, session = fleet_run(error(429, "TooManyRequests", "Rate limit is exceeded", headers={"Retry-After": "2400"}))
+    assert failed and result["changed"] is True
+    assert len(session.calls_to("POST", "")) == 2
+    assert result["not_sent_machine_ids"] == FLEET[2:]
+    assert result["created_machine_ids"] == [FLEET[0]]
+    assert {f["machine_id"]: f["code"] for f in result["failed_machines"]} == {
+        FLEET[1]: "TooManyRequests", FLEET[2]: "NotSent", FLEET[3]: "NotSent", FLEET[4]: "NotSent"}
+    assert "Run again after 2026-11-28T12:40:00Z" in result["msg"] and "asked to wait 2400 s" in result["msg"]
+    assert result["retry_after"] == 2400
+
+
+@pytest.mark.parametrize("answer", [error(403, "Forbidden", "The application does not have the permission"),
+                                    error(403, "DisabledFeature", "Stop and quarantine is not enabled"),
+                                    error(401, "Unauthorized", "expired")])
+def test_tenant_wide_errors_stop_the_fleet(answer):
+    result, failed, session = fleet_run(answer)
+    assert failed and len(session.calls_to("POST", "")) == 2
+    assert result["not_sent_machine_ids"] == FLEET[2:] and "were not sent" in result["msg"]
+
+
+def test_a_device_error_does_not_stop_the_fleet():
+    script = [("GET", "/api/machineactions", listing())]
+    script += [("POST", f"/api/machines/{m}/", error(404, "ResourceNotFound", "Machine was not found") if i == 1
+                else FakeResponse(201, action(f"a{i}", machine=m))) for i, m in enumerate(FLEET)]
+    result, failed, session = run({"machine_ids": FLEET}, script)
+    assert failed and len(session.calls_to("POST", "")) == 5 and result["not_sent_machine_ids"] == []
+
+
+# --- check mode predicts the sends that would fail ------------------------------------------------------
+
+def test_check_mode_predicts_an_unknown_device():
+    result, failed, session = run({"machine_id": M1}, [
+        ("GET", "/api/machineactions", listing()),
+        ("GET", f"/api/files/{SHA1}/machines", listing()),
+        ("GET", f"/api/machines/{M1}", error(404, "ResourceNotFound"))], check_mode=True)
+    assert failed and result["changed"] is False and result["created_machine_ids"] == []
+    assert f"Machine {M1} was not found" in result["msg"] and "Check mode" in result["msg"]
+    assert not session.calls_to("POST", "")
+
+
+def test_check_mode_predicts_a_device_that_never_saw_the_file():
+    result, failed, _session = run({"machine_id": M1}, [
+        ("GET", "/api/machineactions", listing()),
+        ("GET", f"/api/files/{SHA1}/machines", listing({"id": M2})),
+        ("GET", f"/api/machines/{M1}", FakeResponse(200, {"id": M1}))], check_mode=True)
+    assert failed and result["changed"] is False
+    assert f"Sha1 {SHA1} was not found in machine {M1}" in result["msg"]
+
+
+def test_check_mode_for_a_fleet_asks_once_for_every_device():
+    result, failed, session = run({"machine_ids": FLEET}, [
+        ("GET", "/api/machineactions", listing()),
+        ("GET", f"/api/files/{SHA1}/machines", listing(*[{"id": m} for m in FLEET[:3]]))], check_mode=True)
+    assert failed and result["changed"] is True
+    assert result["created_machine_ids"] == FLEET[:3] and result["would_fail_machine_ids"] == FLEET[3:]
+    assert len(session.calls) == 2 and "would fail on 2 of 5" in result["msg"]
