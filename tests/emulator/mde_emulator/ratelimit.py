@@ -13,6 +13,14 @@ import bisect
 import math
 import threading
 from collections import defaultdict
+from typing import NamedTuple
+
+
+class Refusal(NamedTuple):
+    """Why a call is refused: the emulated seconds until a slot frees, and the window that is spent."""
+    wait: float
+    limit: int
+    window: str  # "1m" or "1h", as the service's message words it
 
 
 class RateLimiter:
@@ -26,21 +34,25 @@ class RateLimiter:
         with self._lock:
             self._calls.clear()
 
-    def acquire(self, client_id: str, api: str, now: float) -> float | None:
-        """Record a call and return None, or return the emulated seconds until a slot frees."""
+    def acquire(self, client_id: str, api: str, now: float) -> Refusal | None:
+        """Record a call and return None, or say how long to wait and which window is spent.
+
+        The wait is until the call that must leave the window does: for a spent hourly budget, what
+        remains of the hour since that call (up to 3600 s), not a minute.
+        """
         with self._lock:
             calls = self._calls[(client_id, api)]
             del calls[:bisect.bisect_right(calls, now - 3600.0)]
-            waits = []
-            for window, limit in ((60.0, self.per_minute), (3600.0, self.per_hour)):
+            refusals = []
+            for window, limit, name in ((60.0, self.per_minute, "1m"), (3600.0, self.per_hour, "1h")):
                 start = bisect.bisect_right(calls, now - window)
                 in_window = len(calls) - start
                 if in_window >= limit:
                     # The oldest call that must leave the window for the count to drop below the limit.
                     oldest = calls[start + in_window - limit]
-                    waits.append(oldest + window - now)
-            if waits:
-                return max(*waits, 0.0)
+                    refusals.append(Refusal(max(oldest + window - now, 0.0), limit, name))
+            if refusals:
+                return max(refusals, key=lambda r: r.wait)
             calls.append(now)
             return None
 

@@ -37,13 +37,25 @@ JWKS_RE = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$", re.IGNORECASE)
 # The App Service / Functions managed identity endpoint (IDENTITY_ENDPOINT points here).
 MSI_PATH = "/msi/token"
 
+# Fault answers: (status, code, message) as common-errors.md documents them; a fault may set its own code/message.
 FAULT_ERRORS = {
+    "400": (400, "BadRequest", "General Bad Request error message."),
+    "401": (401, "Unauthorized", "Unauthorized"),
+    "403": (403, "Forbidden", "Forbidden"),
+    "404": (404, "NotFound", "General Not Found error message."),
+    "429": (429, "TooManyRequests", None),  # the quota message, see quota_message()
     "500": (500, "InternalServerError", "An unexpected error occurred. Retry the operation."),
     "503": (503, "ServiceUnavailable", "The service is temporarily unavailable. Retry the operation."),
-    "429": (429, "TooManyRequests", "API calls quota exceeded! Maximum admitted 100 per 1m."),
-    "401": (401, "Unauthorized", "Unauthorized"),
 }
-FAULT_AAD = {"500": "server_error", "503": "temporarily_unavailable", "429": "temporarily_unavailable", "401": "invalid_client"}
+# A truncated answer sent "before" the request is processed: what was cut short is a 500.
+FAULT_ERRORS["truncate"] = FAULT_ERRORS["500"]
+FAULT_AAD = {"400": "invalid_request", "401": "invalid_client", "403": "unauthorized_client", "404": "invalid_request",
+             "429": "temporarily_unavailable", "500": "server_error", "503": "temporarily_unavailable", "truncate": "server_error"}
+
+
+def quota_message(limit: int, window: str) -> str:
+    """The 429 message, as MDE words it ("API calls quota exceeded! Maximum admitted 100 per 1m.")."""
+    return "API calls quota exceeded! Maximum admitted %d per %s." % (limit, window)
 
 
 class Answer:
@@ -54,6 +66,7 @@ class Answer:
         self.body = body
         self.headers = headers or {}
         self.drop = drop
+        self.truncate = False  # headers with the full Content-Length, then half the body and a closed connection
         self.client_id: str | None = None
         self.error_code: str | None = None
         self.api: str | None = None
@@ -130,17 +143,19 @@ class Emulator:
         path = urllib.parse.unquote(parsed.path)
         params = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         request_id = new_guid()
-        fault = self.faults.take(method, path)
-        delay = fault["delay"] if fault and fault["kind"] == "delay" else 0.0
-        if delay and fault["when"] == "before":
-            time.sleep(delay)  # a slow request: processed late
-        if fault and fault["kind"] != "delay" and fault["when"] == "before":
+        fault = self.faults.take(method, path, urllib.parse.unquote_plus(parsed.query))
+        kind, when = (fault["kind"], fault["when"]) if fault else (None, None)
+        if kind == "delay" and when == "before":
+            time.sleep(fault["delay"])  # a slow request: processed late
+        if fault and kind != "delay" and when == "before":
             answer = self.fault_answer(fault, path, request_id)
         else:
             answer = self.dispatch(method, path, params, headers, body, base, request_id)
-            if delay and fault["when"] == "after":
-                time.sleep(delay)  # a slow answer: processed now, answered late
-            if fault and fault["kind"] != "delay":
+            if kind == "delay" and when == "after":
+                time.sleep(fault["delay"])  # a slow answer: processed now, answered late
+            if kind == "truncate":
+                answer.truncate = True  # the real answer, cut short: the ambiguous case for a POST
+            elif fault and kind != "delay":
                 processed = answer
                 answer = self.fault_answer(fault, path, request_id)
                 answer.client_id, answer.api, answer.action_id = processed.client_id, processed.api, processed.action_id
@@ -167,9 +182,16 @@ class Emulator:
             return Answer(0, None, drop=True)
         status, code, message = FAULT_ERRORS[fault["kind"]]
         headers = {}
-        if fault["kind"] in ("429", "503") and fault.get("retry_after") is not None:
-            value = float(fault["retry_after"])
+        retry_after = fault.get("retry_after")
+        if fault["kind"] in ("429", "503") and retry_after is not None:
+            value = float(retry_after)
             headers["Retry-After"] = str(int(value)) if value == int(value) else "%.3f" % value
+        if message is None:
+            # A wait beyond a minute (emulated) reads as the hourly quota being spent.
+            hourly = retry_after is not None and float(retry_after) * self.clock.scale > 60
+            message = quota_message(self.limiter.per_hour, "1h") if hourly else quota_message(self.limiter.per_minute, "1m")
+        code = fault["code"] if fault.get("code") is not None else code
+        message = fault["message"] if fault.get("message") is not None else message
         if path.startswith("/api"):
             answer = Answer(status, api_error_body(code, message, request_id), headers)
             answer.error_code = code
@@ -177,6 +199,7 @@ class Emulator:
             error = AadError(status, FAULT_AAD[fault["kind"]], 90033 if status != 401 else 7000215, message)
             answer = Answer(status, error.body(self.clock.now()), headers)
             answer.error_code = error.error
+        answer.truncate = fault["kind"] == "truncate"
         return answer
 
     def dispatch(self, method: str, path: str, params: dict, headers, body: bytes, base: str, request_id: str) -> Answer:
@@ -238,11 +261,11 @@ class Emulator:
             client_id = _token_appid(authorization)
             claims = self.identity.check_bearer(authorization)
             client_id = claims.get("appid")
-            wait = self.limiter.acquire(client_id, route.api, self.clock.now())
-            if wait is not None:
-                real = self.clock.to_real(wait)
-                raise ApiError(429, "TooManyRequests", "API calls quota exceeded! Maximum admitted %d per 1m and %d per 1h."
-                               % (self.limiter.per_minute, self.limiter.per_hour),
+            refused = self.limiter.acquire(client_id, route.api, self.clock.now())
+            if refused is not None:
+                # Retry-After: until a slot of the spent window frees (for the hourly quota, what remains of its hour).
+                real = self.clock.to_real(refused.wait)
+                raise ApiError(429, "TooManyRequests", quota_message(refused.limit, refused.window),
                                {"Retry-After": retry_after_header(real, self.clock.scale)})
             request = api_mod.Request(method, path, params, body, headers, base, claims, args)
             with self.store.lock:
@@ -399,8 +422,10 @@ class Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host")
         return "https://%s" % host if host else self.server.emulator.url
 
-    def _respond(self, status: int, body: dict | None, headers: dict) -> None:
+    def _respond(self, status: int, body: dict | None, headers: dict, truncate: bool = False) -> None:
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+        if truncate and not payload:
+            status, payload = 200, b"{}"  # a 204 has no body to cut short: declare one
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", JSON_TYPE)
@@ -408,8 +433,21 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if payload and self.command != "HEAD":
+        if truncate:
+            # Content-Length promises the whole body; half of it comes, then the connection closes
+            # (requests raises ChunkedEncodingError: IncompleteRead).
+            self.wfile.write(payload[:len(payload) // 2])
+            self.wfile.flush()
+            self._close_now()
+        elif payload and self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _close_now(self) -> None:
+        self.close_connection = True
+        try:
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _serve(self) -> None:
         try:
@@ -435,16 +473,12 @@ class Handler(BaseHTTPRequestHandler):
         answer = emulator.handle(self.command, self.path, self.headers, body, self._base())
         if answer.drop:
             # No answer at all: the client sees the connection close (the ambiguous-failure case).
-            self.close_connection = True
-            try:
-                self.request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._close_now()
             return
         headers = dict(answer.headers)
         if answer.body is not None and self.path.lower().startswith("/api"):
             headers.setdefault("OData-Version", "4.0")
-        self._respond(answer.status, answer.body, headers)
+        self._respond(answer.status, answer.body, headers, answer.truncate)
 
     do_GET = _serve
     do_POST = _serve
