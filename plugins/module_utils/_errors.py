@@ -170,7 +170,7 @@ def short_reason(exc: Exception, limit: int = REASON_LIMIT) -> str:
         aborted = _ABORTED.match(inner)
         if caused and caused.group(1) == "ProxyError":
             # ProxyError('Unable to connect to proxy', NewConnectionError("...: [Errno 111] Connection refused"))
-            what, _, why = inner.partition(", ")
+            what, why = (inner.split(", ", 1) + [""])[:2]
             reason = f"{_unquote(what)}: {_connection_reason(why)}" if why else _unquote(what)
         elif aborted:
             # ('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))

@@ -248,3 +248,81 @@ def test_federated_token_file_gone_at_request_time(tmp_path):
     token_file.unlink()
     with pytest.raises(DefenderError, match=r"Cannot read the federated token file .*FileNotFoundError"):
         provider.get_token()
+
+
+def test_unmatched_federated_credential_keeps_its_400_and_names_the_file(tmp_path):
+    """AADSTS70021 comes with 400 (not 401): the file is still named."""
+    token_file = tmp_path / "token"
+    token_file.write_text("federated")
+    http = login([FakeResponse(400, {"error": "invalid_client", "error_description":
+                                     "AADSTS70021: No matching federated identity record found for presented assertion."})])
+    provider = _auth.build_token_provider({"federated_token_file": str(token_file), **APP}, ENDPOINTS, http)
+    with pytest.raises(DefenderError) as info:
+        provider.get_token()
+    assert (info.value.status, info.value.code) == (400, "invalid_client")
+    assert info.value.message.endswith(f"AADSTS70021: No matching federated identity record found for presented "
+                                       f"assertion. (workload identity: client assertion read from {token_file})")
+
+
+# --- token_cache_path with secret-less methods ---------------------------------------------------------------
+def _corrupt_cache(tmp_path):
+    path = tmp_path / "tokens.json"
+    path.write_text("{truncated")
+    path.chmod(0o600)
+    return path
+
+
+def test_managed_identity_replaces_a_corrupt_cache_with_a_warning(app_service, tmp_path):
+    del app_service
+    path = _corrupt_cache(tmp_path)
+    shown = []
+    provider = _auth.build_token_provider({"auth_method": "managed_identity", "token_cache_path": str(path)}, ENDPOINTS,
+                                          scripted([mi_answer("mi-1")]), warn=shown.append)
+    assert provider.get_token() == "mi-1"
+    assert shown == [f"token_cache_path {path} is not a valid token cache (not JSON); starting a new one"]
+    again = scripted([])
+    assert _auth.build_token_provider({"auth_method": "managed_identity", "token_cache_path": str(path)}, ENDPOINTS,
+                                      again).get_token() == "mi-1"
+    assert not again.calls
+
+
+def test_workload_identity_replaces_a_corrupt_cache_with_a_warning(tmp_path):
+    path = _corrupt_cache(tmp_path)
+    token_file = tmp_path / "federated"
+    token_file.write_text("federated-1")
+    provider = _auth.build_token_provider({"federated_token_file": str(token_file), "token_cache_path": str(path), **APP},
+                                          ENDPOINTS, login([token_answer("tok-1")]))
+    assert provider.get_token() == "tok-1"
+    assert provider.warnings == [f"token_cache_path {path} is not a valid token cache (not JSON); starting a new one"]
+
+
+def test_managed_identity_cache_in_a_missing_directory(app_service, tmp_path):
+    del app_service
+    path = tmp_path / "cache" / "tokens.json"
+    provider = _auth.build_token_provider({"auth_method": "managed_identity", "token_cache_path": str(path)}, ENDPOINTS,
+                                          scripted([mi_answer("mi-1")]))
+    assert provider.get_token() == "mi-1" and path.is_file()
+
+
+def test_managed_identity_cache_under_a_file_fails_before_any_request(app_service, tmp_path):
+    del app_service
+    (tmp_path / "file").write_text("x")
+    http = scripted([])
+    provider = _auth.build_token_provider({"auth_method": "managed_identity",
+                                           "token_cache_path": str(tmp_path / "file" / "tokens.json")}, ENDPOINTS, http)
+    with pytest.raises(DefenderError, match=r"tokens.json: /.*/file is not a directory \(code TokenCacheError\)") as info:
+        provider.get_token()
+    assert info.value.code == "TokenCacheError" and not http.calls
+
+
+def test_managed_identity_error_keeps_the_status_it_was_answered_with(no_identity_env):
+    """IMDS answers an unknown user-assigned identity with 400, not 401."""
+    del no_identity_env
+    http = scripted([FakeResponse(400, {"error": "invalid_request", "error_description": "Identity not found"})])
+    provider = _auth.build_token_provider({"auth_method": "managed_identity", "managed_identity_client_id": "nope"},
+                                          ENDPOINTS, http)
+    with pytest.raises(DefenderError) as info:
+        provider.get_token()
+    assert (info.value.status, info.value.code) == (400, "ManagedIdentityError")
+    assert "(user-assigned identity nope) to the instance metadata endpoint (IMDS) http://169.254.169.254 failed: " \
+           "Identity not found" in info.value.message

@@ -59,7 +59,7 @@ def fixture_not_tls_port():
 
     def serve():
         try:
-            conn, _ = sock.accept()
+            conn = sock.accept()[0]
         except OSError:
             return
         with conn:
