@@ -244,7 +244,10 @@ class Api:
         sha1 = request.args[0]
         if not SHA1_RE.match(sha1):  # "Only SHA-1 Hash Function is supported (not MD5 or SHA-256)."
             raise invalid_hash(sha1)
-        return self._collection(request, "Machines", self.store.machines_with_file(sha1, self._newest_first), MACHINE_SCHEMA)
+        # get-file-related-machines.md documents neither $top nor $skip: config files_machines_ignore_skip
+        # plays a service that ignores both and answers the whole set every time.
+        return self._collection(request, "Machines", self.store.machines_with_file(sha1, self._newest_first), MACHINE_SCHEMA,
+                                ignore_paging=self.store.config["files_machines_ignore_skip"])
 
     # --- indicators ---------------------------------------------------------------------
     def list_indicators(self, request: Request) -> Response:
@@ -295,9 +298,11 @@ class Api:
         # get-machineactions-collection.md: "$top=2 ... shows the latest two"; lists come newest first.
         return self.store.config["list_order"] == "newest_first"
 
-    def _collection(self, request: Request, context: str, items: list[dict], schema: odata.Schema) -> Response:
+    def _collection(self, request: Request, context: str, items: list[dict], schema: odata.Schema,
+                    ignore_paging: bool = False) -> Response:
         next_base = request.base + request.path
-        page, next_link, selected = odata.query_collection(items, request.params, schema, int(self.store.config["page_size"]), next_base)
+        page, next_link, selected = odata.query_collection(items, request.params, schema, int(self.store.config["page_size"]), next_base,
+                                                           ignore_paging)
         if selected:
             context = "%s(%s)" % (context, ",".join(selected))
         body: dict = {"@odata.context": "%s/api/$metadata#%s" % (request.base, context), "value": page}

@@ -27,6 +27,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "list_lag_seconds": 0.0,
     "get_by_id_lag_seconds": 0.0,
     "duplicate_scope": "file",
+    "files_machines_ignore_skip": False,
 }
 
 
@@ -78,6 +79,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "list_lag_seconds": _number(0, inclusive=True),
     "get_by_id_lag_seconds": _number(0, inclusive=True),
     "duplicate_scope": _one_of("file", "device"),
+    "files_machines_ignore_skip": _boolean,
 }
 
 

@@ -22,6 +22,7 @@ EXPECTED_DEFAULTS = {
     "list_lag_seconds": 0,
     "get_by_id_lag_seconds": 0,
     "duplicate_scope": "file",
+    "files_machines_ignore_skip": False,
 }
 
 
@@ -41,6 +42,7 @@ def test_get_lists_every_key_with_its_default(emu):
     ({"pending_seconds": -1}, ["'pending_seconds'", ">= 0"]),
     ({"duplicate_response": "maybe"}, ["'duplicate_response'", "'error', 'existing'", "'maybe'"]),
     ({"list_last_update_field": None}, ["'list_last_update_field'", "None (NoneType)"]),
+    ({"files_machines_ignore_skip": 1}, ["'files_machines_ignore_skip'", "true or false", "1 (int)"]),
     ({"list_order": "random"}, ["'list_order'", "'newest_first', 'oldest_first'"]),
 ])
 def test_bad_value_is_a_400_that_names_key_and_expectation(emu, changes, words):

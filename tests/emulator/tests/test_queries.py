@@ -253,3 +253,22 @@ def test_paging_with_skip_is_consistent_newest_first(emu):
     assert whole == ["nf-%04d.contoso.local" % n for n in range(7, 0, -1)]
     paged = [m["computerDnsName"] for skip in (0, 3, 6) for m in values(get(emu, "/api/machines", **expr, **{"$top": "3", "$skip": str(skip)}))]
     assert paged == whole
+
+
+def test_file_machines_can_ignore_top_and_skip(emu):
+    emu.reset(fleet={"count": 12, "prefix": "fm"}, config={"page_size": 5})
+    path = "/api/files/%s/machines" % DEMO_SHA1
+    paged = get(emu, path, **{"$top": "4", "$skip": "4"}).json()
+    assert len(paged["value"]) == 4
+    first = get(emu, path).json()
+    assert len(first["value"]) == 5 and "$skip=5" in first["@odata.nextLink"]  # by default: paged like the other lists
+
+    emu.config(files_machines_ignore_skip=True)
+    whole = values(get(emu, path))
+    assert len(whole) == 20  # 8 seeded + 12 fleet, in one answer, page_size or not
+    for params in ({"$top": "4"}, {"$top": "4", "$skip": "4"}, {"$skip": "100"}):
+        body = get(emu, path, **params).json()
+        assert [m["id"] for m in body["value"]] == [m["id"] for m in whole] and "@odata.nextLink" not in body
+    # Still checked, though ignored; the other lists keep paging.
+    odata_error_of(get(emu, path, **{"$top": "-1"}))
+    assert len(values(get(emu, "/api/machines", **{"$top": "4", "$skip": "4"}))) == 4
