@@ -178,8 +178,8 @@ class StaticTokenProvider(TokenProvider):
             when = datetime.fromtimestamp(exp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
             if exp <= now:
                 return f"The access_token expired at {when} ({_ago(now - exp)} ago) and cannot be renewed: {fix}"
-            return (f"The access_token was rejected although it is valid until {when}; it may be for another tenant, "
-                    f"cloud or API, and it cannot be renewed: check it, or {fix}")
+            return (f"The access_token was rejected although its exp claim says it is valid until {when}: it may have "
+                    f"been revoked or be for another tenant, cloud or API, and it cannot be renewed: {fix}")
         return f"The access_token was rejected as invalid or expired and cannot be renewed: {fix}"
 
 

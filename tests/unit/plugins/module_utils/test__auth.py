@@ -131,8 +131,8 @@ def test_a_rejected_access_token_that_has_not_expired_says_so():
     provider = _auth.StaticTokenProvider(make_jwt(exp=NOW + 600), now=lambda: NOW)
     with pytest.raises(DefenderError) as info:
         provider.get_token(force_refresh=True)
-    assert "was rejected although it is valid until 2027-01-15 08:10:00 UTC" in info.value.message
-    assert "another tenant, cloud or API" in info.value.message
+    assert "was rejected although its exp claim says it is valid until 2027-01-15 08:10:00 UTC" in info.value.message
+    assert "revoked or be for another tenant, cloud or API" in info.value.message
 
 
 def test_an_opaque_access_token_cannot_say_when():
