@@ -151,9 +151,12 @@ class Api:
                 return route, tuple(urllib.parse.unquote(g) for g in found.groups())
         return None, ()
 
-    @staticmethod
-    def check_permissions(route: Route, claims: dict) -> None:
-        roles = set(claims.get("roles") or [])
+    def check_permissions(self, route: Route, claims: dict) -> None:
+        # A token for another resource carries none of this API's permissions: 403, not 401 (microsoft-365-docs
+        # #9246), with the same message as a missing permission.
+        accepted = {a.lower() for a in self.store.config["accepted_audiences"]}
+        for_us = str(claims.get("aud", "")).rstrip("/").lower() in accepted
+        roles = set(claims.get("roles") or []) if for_us else set()
         for group in route.permissions:
             if not roles.intersection(group):
                 raise forbidden_roles(group)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
+from .identity import CLOUD_AUDIENCES
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "time_scale": 1.0,
     "rate_limit_per_minute": 100,
@@ -28,6 +30,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "get_by_id_lag_seconds": 0.0,
     "duplicate_scope": "file",
     "files_machines_ignore_skip": False,
+    "cloud": "commercial",
+    "accepted_audiences": list(CLOUD_AUDIENCES["commercial"]),
 }
 
 
@@ -63,6 +67,12 @@ def _boolean(key: str, value: Any) -> Any:
     return value
 
 
+def _audiences(key: str, value: Any) -> Any:
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) and a.strip() for a in value):
+        raise ValueError("config key %r must be a non-empty list of resource URIs, got %s" % (key, _shown(value)))
+    return [a.strip().rstrip("/") for a in value]
+
+
 RULES: dict[str, Callable[[str, Any], Any]] = {
     "time_scale": _number(0, inclusive=False),
     "rate_limit_per_minute": _number(1, inclusive=True, integer=True),
@@ -80,6 +90,8 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "get_by_id_lag_seconds": _number(0, inclusive=True),
     "duplicate_scope": _one_of("file", "device"),
     "files_machines_ignore_skip": _boolean,
+    "cloud": _one_of(*CLOUD_AUDIENCES),
+    "accepted_audiences": _audiences,
 }
 
 
@@ -97,4 +109,6 @@ def validate_config(changes: Any) -> dict[str, Any]:
         if rule is None:
             raise ValueError("unknown config key %r (known: %s)" % (key, ", ".join(sorted(RULES))))
         clean[key] = rule(key, copy.deepcopy(value))
+    if "cloud" in clean and "accepted_audiences" not in clean:
+        clean["accepted_audiences"] = list(CLOUD_AUDIENCES[clean["cloud"]])  # the cloud's own, unless given too
     return clean

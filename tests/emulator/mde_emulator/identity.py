@@ -37,7 +37,18 @@ DEFENDER_RESOURCES = (
     "https://api-gov.securitycenter.microsoft.us",
     "https://securitycenter.onmicrosoft.us/windowsatpservice",
 )
-# Other resources Entra would also issue tokens for; the API rejects them (wrong audience).
+# The audiences the API accepts, per cloud the emulator plays (config "cloud"; "accepted_audiences" overrides).
+# commercial: exposed-apis-create-app-webapp.md (scope https://api.securitycenter.microsoft.com/.default) and its curl
+# samples (https://securitycenter.onmicrosoft.com/windowsatpservice/.default, also microsoft-365-docs #13126). Not
+# https://api.security.microsoft.com: the resource stays securitycenter even when calling that host.
+# US Government: Microsoft documents no resource (gov.md gives only hosts); these are the reference's [INFERRED] pair.
+CLOUD_AUDIENCES = {
+    "commercial": ("https://api.securitycenter.microsoft.com", "https://securitycenter.onmicrosoft.com/windowsatpservice"),
+    "gcc": ("https://securitycenter.onmicrosoft.com/windowsatpservice", "https://api-gcc.securitycenter.microsoft.us"),
+    "gcc_high": ("https://securitycenter.onmicrosoft.us/windowsatpservice", "https://api-gov.securitycenter.microsoft.us"),
+    "dod": ("https://securitycenter.onmicrosoft.us/windowsatpservice", "https://api-gov.securitycenter.microsoft.us"),
+}
+# Other resources Entra would also issue tokens for; the API rejects them (wrong audience, 403).
 FOREIGN_RESOURCES = ("https://graph.microsoft.com",)
 
 # Client assertions are signed with the client's real clock, so they are checked against real time.
@@ -508,7 +519,11 @@ class Identity:
 
     # --- API side -----------------------------------------------------------------------
     def check_bearer(self, authorization: str | None) -> dict:
-        """Claims of a valid access token for the API; raises ApiError 401 otherwise."""
+        """Claims of a valid access token (signature, issuer, lifetime); raises ApiError 401 otherwise.
+
+        The audience is not checked here: a token for another resource is a 403 of the API
+        (microsoft-365-docs #9246), decided with the permissions.
+        """
         if not authorization:
             raise unauthorized("Authorization header is missing")
         scheme, _sep, token = authorization.strip().partition(" ")
@@ -522,8 +537,6 @@ class Identity:
             raise unauthorized("Access token signature is invalid")
         if claims.get("tid") != self.tenant_id or claims.get("iss") != "https://sts.windows.net/%s/" % self.tenant_id:
             raise unauthorized("Access token issuer is invalid")
-        if str(claims.get("aud", "")).rstrip("/").lower() not in {r.lower() for r in DEFENDER_RESOURCES}:
-            raise unauthorized("Access token audience '%s' is invalid" % claims.get("aud"))
         now = self.clock.now()
         with self._lock:
             live = claims.get("uti") in self._live_tokens

@@ -62,9 +62,61 @@ def test_expired_token(emu):
     assert emu.call("GET", "/api/machines", token=fresh).status_code == 200
 
 
-def test_wrong_audience(emu):
+def test_wrong_audience_is_403_not_401(emu):
+    # microsoft-365-docs #9246: a token for another audience gets a 403; it carries none of the API's permissions.
+    for scope in ("https://graph.microsoft.com/.default", "https://api.security.microsoft.com/.default"):
+        resp = emu.call("GET", "/api/machines", token=emu.token("full", scope))
+        assert error_of(resp) == (403, "Forbidden", READ_MESSAGE)
+        assert resp.json()["error"]["target"] == resp.headers["request-id"] and "WWW-Authenticate" not in resp.headers
     graph = emu.token("full", "https://graph.microsoft.com/.default")
+    resp = emu.call("POST", "/api/machines/%s/StopAndQuarantineFile" % MACHINES["desk-01"], token=graph,
+                    json={"Comment": "x", "Sha1": DEMO_SHA1})
+    assert error_of(resp)[:2] == (403, "Forbidden")
+    assert emu.control("GET", "state").json()["actions"] == []
+
+
+def test_expired_or_forged_token_for_another_audience_stays_401(emu):
+    graph = emu.token("full", "https://graph.microsoft.com/.default")
+    head, payload, signature = graph.split(".")
+    forged = head + "." + payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert error_of(emu.call("GET", "/api/machines", token=forged))[:2] == (401, "Unauthorized")
+    emu.control("POST", "tokens/expire")
     assert error_of(emu.call("GET", "/api/machines", token=graph))[:2] == (401, "Unauthorized")
+
+
+@pytest.mark.parametrize("cloud, accepted, refused", [
+    ("gcc", ["https://securitycenter.onmicrosoft.com/windowsatpservice", "https://api-gcc.securitycenter.microsoft.us"],
+     ["https://api.securitycenter.microsoft.com", "https://securitycenter.onmicrosoft.us/windowsatpservice"]),
+    ("gcc_high", ["https://securitycenter.onmicrosoft.us/windowsatpservice", "https://api-gov.securitycenter.microsoft.us"],
+     ["https://api.securitycenter.microsoft.com", "https://api-gcc.securitycenter.microsoft.us"]),
+    ("dod", ["https://securitycenter.onmicrosoft.us/windowsatpservice", "https://api-gov.securitycenter.microsoft.us"],
+     ["https://securitycenter.onmicrosoft.com/windowsatpservice"]),
+])
+def test_cloud_decides_the_accepted_audiences(emu, cloud, accepted, refused):
+    config = emu.config(cloud=cloud)
+    assert config["accepted_audiences"] == accepted
+    for resource in accepted:
+        assert emu.call("GET", "/api/machines", token=emu.token("full", resource + "/.default")).status_code == 200
+    for resource in refused:
+        assert emu.call("GET", "/api/machines", token=emu.token("full", resource + "/.default")).status_code == 403
+
+
+def test_accepted_audiences_can_be_set(emu):
+    default = emu.control("GET", "config").json()
+    assert default["cloud"] == "commercial"
+    assert default["accepted_audiences"] == ["https://api.securitycenter.microsoft.com",
+                                             "https://securitycenter.onmicrosoft.com/windowsatpservice"]
+    emu.config(accepted_audiences=["https://api.security.microsoft.com/"])  # a lax service; the trailing slash is dropped
+    assert emu.control("GET", "config").json()["accepted_audiences"] == ["https://api.security.microsoft.com"]
+    assert emu.call("GET", "/api/machines", token=emu.token("full", "https://api.security.microsoft.com/.default")).status_code == 200
+    assert emu.call("GET", "/api/machines", token=emu.token("full", SCOPE)).status_code == 403
+    emu.config(cloud="gcc", accepted_audiences=["https://api.securitycenter.microsoft.com"])  # both given: the list wins
+    assert emu.call("GET", "/api/machines", token=emu.token("full", SCOPE)).status_code == 200
+    for bad in ([], "https://api.securitycenter.microsoft.com", [""], [1]):
+        assert emu.control("POST", "config", {"accepted_audiences": bad}).status_code == 400
+    assert emu.control("POST", "config", {"cloud": "mooncake"}).status_code == 400
+    emu.reset()
+    assert emu.control("GET", "config").json()["accepted_audiences"] == default["accepted_audiences"]
 
 
 def test_rate_limit_after_100_calls_per_api_and_client(emu):

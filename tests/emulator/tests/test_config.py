@@ -23,6 +23,8 @@ EXPECTED_DEFAULTS = {
     "get_by_id_lag_seconds": 0,
     "duplicate_scope": "file",
     "files_machines_ignore_skip": False,
+    "cloud": "commercial",
+    "accepted_audiences": ["https://api.securitycenter.microsoft.com", "https://securitycenter.onmicrosoft.com/windowsatpservice"],
 }
 
 
