@@ -25,8 +25,8 @@ import traceback
 from collections import Counter, deque
 from urllib.parse import urlsplit
 
-from ._auth import token_claims
-from ._errors import AmbiguousRequestError, DefenderError, MissingLibraryError, short_reason, tls_error
+from ._auth import audience_hint
+from ._errors import AmbiguousRequestError, DefenderError, MissingLibraryError, connection_error, short_reason, tls_error
 from ._version import USER_AGENT
 
 try:
@@ -305,16 +305,16 @@ class RetryPolicy:
         if requests is not None and isinstance(exc, requests.exceptions.SSLError):
             return Decision(RAISE, error=tls_error(exc, call.host, method=call.method, path=call.path))
         kind = _kind(exc)
-        if requests is not None and _never_sent(exc):
-            error = call.error(f"Cannot reach {call.host} ({kind}: {short_reason(exc)}); check api_url and proxy",
-                               code="Unreachable")
-            return self._retry_or(call, error)
+        if requests is not None and _never_sent(exc):  # safe to resend, whatever the method
+            return self._retry_or(call, connection_error(exc, call.url, "api_url", method=call.method, path=call.path))
         if _answer_lost(exc):
             if call.is_write:  # it may have been carried out: the domain layer reads back, the client never resends
                 return Decision(RAISE, error=call.error(f"No complete answer ({kind}); the request may have been carried out",
                                                         cls=AmbiguousRequestError, code=kind))
-            return self._retry_or(call, call.error(f"No complete answer from {call.host} ({kind}: {short_reason(exc)})",
-                                                   code=kind))
+            lost = (connection_error(exc, call.url, "api_url", method=call.method, path=call.path)
+                    if kind in ("Timeout", "ConnectionError") else
+                    call.error(f"No complete answer from {call.host} ({kind}: {short_reason(exc)})", code=kind))
+            return self._retry_or(call, lost)
         # Refused before anything was carried out: too many redirects, an invalid URL or header, a body that is not JSON.
         return Decision(RAISE, error=call.error(f"The request could not be made ({kind}: {short_reason(exc)})", code=kind))
 
@@ -507,11 +507,8 @@ class DefenderClient:
 
     def _explain_forbidden(self, error: DefenderError) -> None:
         """A token for another audience is answered 403, not 401 (microsoft-365-docs #9246): say so."""
-        claims = token_claims(self._token or "") or {}
-        audience = str(claims.get("aud") or "")
-        if self.resource and audience and audience.rstrip("/").lower() != self.resource.rstrip("/").lower():
-            error.message += (f" (the token's audience is {audience}, the API expects {self.resource}: "
-                              "check scope and cloud)")
+        if self.resource and self._token:
+            error.extra_hint = audience_hint(self._token, self.resource)
 
 
 def _identity(item) -> str:

@@ -57,7 +57,7 @@ def build_client(params: dict, warn: Callable[[str], None] | None = None) -> Def
         warn(INSECURE_WARNING)
     verify = settings.get("ca_path") or settings["validate_certs"]
     session = build_session(verify, settings.get("proxy"), settings["timeout"])
-    tokens = build_token_provider(settings, settings["endpoints"], session)
+    tokens = build_token_provider(settings, settings["endpoints"], session, warn=warn)
     return DefenderClient(settings["endpoints"].api_url, tokens, session, calls_per_minute=settings["calls_per_minute"],
                           calls_per_hour=settings["calls_per_hour"], retry_timeout=settings["retry_timeout"],
                           resource=getattr(settings["endpoints"], "resource", None))

@@ -13,7 +13,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ._auth import AUTH_METHODS, missing_roles
+from ._auth import AUTH_METHODS, missing_roles, permission_warnings
 from ._client import DefenderClient
 from ._clouds import CLOUDS
 from ._errors import DefenderError, MissingLibraryError
@@ -94,9 +94,12 @@ class DefenderModule(AnsibleModule):
         """Fail before any write when an app token lacks a permission the call needs (issue #6055).
 
         A delegated (user) token has no roles claim: Defender decides the user's rights, so it passes."""
-        missing = missing_roles(self.client.token(), requirement)
+        token = self.client.token()
+        missing = missing_roles(token, requirement)
         if missing:
             self.fail(msg=permission_message(action, missing), error_code="MissingPermission", missing_permissions=missing)
+        for warning in permission_warnings(token, requirement):
+            self.warn(warning)
 
     def run(self, body) -> None:
         """Call body(self); a DefenderError, a missing library or any unexpected exception ends in fail()."""

@@ -157,7 +157,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     get_action,
     is_terminal,
 )
-from ansible_collections.secops.defender.plugins.module_utils._auth import CANCEL_ROLES, MACHINE_READ_ROLES
+from ansible_collections.secops.defender.plugins.module_utils._auth import CANCEL_ROLES, MACHINE_ACTION_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
 from ansible_collections.secops.defender.plugins.module_utils._validate import normalize_action_id, normalize_comment
 
@@ -179,7 +179,7 @@ def cancel_unless_finished(client, action_id: str, comment: str) -> tuple[dict, 
 def run(module: DefenderModule) -> None:
     inputs = validated_inputs(module)
     client = module.client
-    module.require_roles(CANCEL_ROLES + MACHINE_READ_ROLES, "cancel machine actions")
+    module.require_roles(CANCEL_ROLES + MACHINE_ACTION_READ_ROLES, "cancel machine actions")
 
     action = get_action(client, inputs["id"])
     before = action.get("status")

@@ -233,7 +233,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     get_action,
     list_actions,
 )
-from ansible_collections.secops.defender.plugins.module_utils._auth import MACHINE_READ_ROLES
+from ansible_collections.secops.defender.plugins.module_utils._auth import MACHINE_ACTION_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._client import MAX_PAGE_SIZE
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
@@ -332,7 +332,7 @@ def wait_for_terminal(module, client, actions: list) -> list:
 def run(module: DefenderModule) -> None:
     inputs = validated_inputs(module)
     client = module.client
-    module.require_roles(MACHINE_READ_ROLES, "read machine actions")
+    module.require_roles(MACHINE_ACTION_READ_ROLES, "read machine actions")
     actions = find_actions(module, client, inputs)
     module.result["machine_actions"] = [snake_action(a) for a in actions]
     if module.params["wait_for_terminal"]:

@@ -292,7 +292,7 @@ api_calls:
   type: dict
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import MACHINE_READ_ROLES
+from ansible_collections.secops.defender.plugins.module_utils._auth import FILE_MACHINES_ROLES, MACHINE_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._client import MAX_PAGE_SIZE
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
@@ -393,7 +393,7 @@ def unique_ids(machines: list) -> list:
 def run(module: DefenderModule) -> None:
     inputs = validated_inputs(module)
     client = module.client
-    module.require_roles(MACHINE_READ_ROLES, "read devices")
+    module.require_roles(FILE_MACHINES_ROLES if "sha1" in inputs else MACHINE_READ_ROLES, "read devices")
 
     result = module.result
     result["excluded_duplicate_ids"] = []
