@@ -24,6 +24,12 @@ ACTION_ROLES = ("Machine.CollectForensics", "Machine.Isolate", "Machine.Restrict
 FILE_READ = ("File.Read.All",)
 TI_WRITE = ("Ti.ReadWrite", "Ti.ReadWrite.All")
 TI_READ = ("Ti.ReadWrite", "Ti.ReadWrite.All", "Ti.Read.All")
+# Delegated (scp) permission -> the application permission it stands for in the checks above (reference §5.2:
+# Machine.Read / Machine.ReadWrite for the Read.All / ReadWrite.All roles; the other names are the same).
+DELEGATED_AS_ROLE = {"Machine.Read": "Machine.Read.All", "Machine.ReadWrite": "Machine.ReadWrite.All", "Ti.Read": "Ti.Read.All",
+                     "Alert.Read": "Alert.Read.All", "Alert.ReadWrite": "Alert.ReadWrite.All"}
+ROLE_AS_DELEGATED = {role: name for name, role in DELEGATED_AS_ROLE.items()}
+APPLICATION_ONLY = ("Ti.ReadWrite.All",)
 
 # Windows 10 1703+/11 and Windows Server 2012 R2+ (stop-and-quarantine-file.md, respond-file-alerts.md).
 QUARANTINE_PLATFORMS = ("Windows10", "Windows11", "WindowsServer2012R2", "WindowsServer2016", "WindowsServer2019", "WindowsServer2022",
@@ -68,6 +74,18 @@ class Request:
     @property
     def client_id(self) -> str:
         return str(self.claims.get("appid", ""))
+
+    @property
+    def delegated(self) -> bool:
+        """A user token: ``scp`` and no ``roles`` (an app token has ``roles``)."""
+        return "scp" in self.claims and "roles" not in self.claims
+
+    @property
+    def requestor(self) -> str:
+        """Who asked: the user for a delegated token (machineaction.md: "the person that executed the action"), else the app id."""
+        if self.delegated:
+            return str(self.claims.get("upn") or self.claims.get("unique_name") or self.claims.get("oid", ""))
+        return self.client_id
 
 
 @dataclass
@@ -151,14 +169,22 @@ class Api:
                 return route, tuple(urllib.parse.unquote(g) for g in found.groups())
         return None, ()
 
-    def check_permissions(self, route: Route, claims: dict) -> None:
+    def check_permissions(self, route: Route, request: Request) -> None:
         # A token for another resource carries none of this API's permissions: 403, not 401 (microsoft-365-docs
         # #9246), with the same message as a missing permission.
+        claims = request.claims
         accepted = {a.lower() for a in self.store.config["accepted_audiences"]}
         for_us = str(claims.get("aud", "")).rstrip("/").lower() in accepted
-        roles = set(claims.get("roles") or []) if for_us else set()
+        if request.delegated:
+            # Delegated: the token's scp decides, mapped to the same checks as the app roles.
+            granted = {DELEGATED_AS_ROLE.get(name, name) for name in str(claims.get("scp", "")).split()} if for_us else set()
+        else:
+            granted = set(claims.get("roles") or []) if for_us else set()
         for group in route.permissions:
-            if not roles.intersection(group):
+            if not granted.intersection(group):
+                if request.delegated:
+                    names = tuple(dict.fromkeys(ROLE_AS_DELEGATED.get(r, r) for r in group if r not in APPLICATION_ONLY))
+                    raise forbidden_roles(names, "delegated")
                 raise forbidden_roles(group)
 
     # --- machine actions ----------------------------------------------------------------
@@ -187,7 +213,7 @@ class Api:
             if self.store.config["duplicate_response"] == "existing":
                 return Response(201, _entity(request.base, "MachineActions/$entity", self.store.action_entity(active)))
             raise ApiError(400, "ActiveRequestAlreadyExists", "Action is already in progress")
-        action = self.store.create_stop_and_quarantine(machine, sha1, comment, request.client_id)
+        action = self.store.create_stop_and_quarantine(machine, sha1, comment, request.requestor)
         entity = self.store.action_entity(action)
         return Response(201, _entity(request.base, "MachineActions/$entity", entity), action_id=action["id"])
 
@@ -219,7 +245,7 @@ class Api:
         status = self.store.action_state(action)[0]
         if status not in ACTIVE:
             raise bad_request("Machine action %s is already in a final state (%s) and can't be cancelled." % (action["id"], status))
-        self.store.cancel(action, request.client_id, comment)
+        self.store.cancel(action, request.requestor, comment)
         return Response(200, _entity(request.base, "MachineActions/$entity", self.store.action_entity(action)))
 
     # --- machines and files -------------------------------------------------------------
@@ -269,15 +295,16 @@ class Api:
         if existing is None and self.store.active_indicator_count() >= self.store.config["max_active_indicators"]:
             raise bad_request("Maximum number of active indicators (%d) per tenant has been reached."
                               % self.store.config["max_active_indicators"])
-        record = existing or {"id": self.store.next_indicator_id(), "creationTimeDateTimeUtc": iso(now), "createdBy": request.client_id,
-                              "source": request.client_id, "sourceType": "AadApp", "createdBySource": "PublicApi",
-                              "createdByDisplayName": request.client_id, "mitreTechniques": []}
+        display = str(request.claims.get("name") or request.requestor) if request.delegated else request.client_id
+        record = existing or {"id": self.store.next_indicator_id(), "creationTimeDateTimeUtc": iso(now), "createdBy": request.requestor,
+                              "source": request.requestor, "sourceType": "User" if request.delegated else "AadApp",
+                              "createdBySource": "PublicApi", "createdByDisplayName": display, "mitreTechniques": []}
         record.update(values)
         record.update({
             "application": body.get("application"),
             "expirationTime": iso(parse_iso(body["expirationTime"])) if body.get("expirationTime") else None,
             "lastUpdateTime": iso(now),
-            "lastUpdatedBy": request.client_id if existing else None,
+            "lastUpdatedBy": request.requestor if existing else None,
             "severity": body.get("severity") or "Informational",
             "recommendedActions": body.get("recommendedActions"),
             "rbacGroupNames": list(body.get("rbacGroupNames") or []),

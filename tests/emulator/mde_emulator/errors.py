@@ -79,9 +79,10 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "ResourceNotFound", message)
 
 
-def forbidden_roles(roles: tuple[str, ...]) -> ApiError:
-    return ApiError(403, "Forbidden", "The application does not have any of the required application permissions (%s) to access the resource."
-                    % ", ".join(roles))
+def forbidden_roles(permissions: tuple[str, ...], kind: str = "application") -> ApiError:
+    """Issue #6055's wording; ``kind`` "delegated" for a user token (that wording is inferred)."""
+    return ApiError(403, "Forbidden", "The application does not have any of the required %s permissions (%s) to access the resource."
+                    % (kind, ", ".join(permissions)))
 
 
 def unauthorized(message: str) -> ApiError:

@@ -51,6 +51,8 @@ CLOUD_AUDIENCES = {
 # Other resources Entra would also issue tokens for; the API rejects them (wrong audience, 403).
 FOREIGN_RESOURCES = ("https://graph.microsoft.com",)
 
+# OpenID Connect scopes msal adds to a user sign-in; they name no resource.
+OIDC_SCOPES = ("openid", "profile", "offline_access", "email")
 # Client assertions are signed with the client's real clock, so they are checked against real time.
 ASSERTION_SKEW_SECONDS = 300
 # The audience Entra ID expects in a federated token (workload identity federation).
@@ -98,7 +100,8 @@ class Client:
 
     def __init__(self, name: str, client_id: str, roles: list[str], secret: str | None = None,
                  certificate: x509.Certificate | None = None, certificate_path: str | None = None,
-                 object_id: str | None = None, federated: list[dict] | None = None) -> None:
+                 object_id: str | None = None, federated: list[dict] | None = None, public: bool = False,
+                 delegated: list[str] | None = None) -> None:
         self.name = name
         self.client_id = client_id
         self.roles = list(roles)
@@ -109,9 +112,17 @@ class Client:
         # Federated identity credentials: {"issuer", "subject", "audiences"} records the app trusts.
         self.federated = [{"issuer": r["issuer"], "subject": r["subject"],
                            "audiences": list(r.get("audiences") or [FEDERATION_AUDIENCE])} for r in federated or []]
+        # "Allow public client flows": ROPC without a client credential (a native app, as in
+        # exposed-apis-create-app-nativeapp.md), and the delegated Defender permissions consented for it.
+        self.public = public
+        self.delegated = list(delegated or [])
 
     def public_info(self) -> dict:
         info: dict = {"client_id": self.client_id, "roles": self.roles}
+        if self.public:
+            info["public"] = True
+        if self.delegated:
+            info["delegated"] = self.delegated
         if self.secret is not None:
             info["client_secret"] = self.secret
         if self.certificate is not None:
@@ -121,6 +132,25 @@ class Client:
         if self.federated:
             info["federated"] = self.federated
         return info
+
+
+def user_object_id(upn: str) -> str:
+    """A stable made-up object id for a user principal name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "mde-emulator-user:" + upn.lower()))
+
+
+class User:
+    """A user of the tenant, for delegated (user) tokens: ROPC, as the native-app doc's sample does."""
+
+    def __init__(self, name: str, upn: str, password: str, object_id: str | None = None, display_name: str | None = None) -> None:
+        self.name = name
+        self.upn = upn
+        self.password = password
+        self.object_id = object_id or user_object_id(upn)
+        self.display_name = display_name or upn.split("@")[0]
+
+    def public_info(self) -> dict:
+        return {"upn": self.upn, "password": self.password, "object_id": self.object_id, "display_name": self.display_name}
 
 
 class ManagedIdentity(Client):
@@ -152,8 +182,8 @@ class MsiError(Exception):
 class Identity:
     """Tenant, clients, the token-signing key and the set of live tokens."""
 
-    AUTHENTICATORS = ("_auth_secret", "_auth_federated_assertion", "_auth_certificate_assertion")
-    GRANTS = {"client_credentials": "_grant_client_credentials"}
+    AUTHENTICATORS = ("_auth_secret", "_auth_federated_assertion", "_auth_certificate_assertion", "_auth_public_client")
+    GRANTS = {"client_credentials": "_grant_client_credentials", "password": "_grant_password"}
 
     def __init__(self, clock, state_dir: str) -> None:
         self.clock = clock
@@ -163,6 +193,7 @@ class Identity:
         self.tenant_id = ""
         self.tenant_domains: list[str] = []
         self.clients: dict[str, Client] = {}
+        self.users: dict[str, User] = {}  # by lower-case UPN
         self._cert_cache: dict[tuple[str, str], x509.Certificate] = {}
         self._live_tokens: set[str] = set()
         self._lock = threading.Lock()
@@ -189,8 +220,13 @@ class Identity:
             identity = ManagedIdentity(entry["name"], entry.get("type", "user"), entry["client_id"], entry.get("roles", []),
                                        entry.get("object_id"))
             identities[identity.client_id] = identity
+        users = {}
+        for entry in seed.get("users", []):
+            user = User(entry["name"], entry["upn"], entry["password"], entry.get("object_id"), entry.get("display_name"))
+            users[user.upn.lower()] = user
         with self._lock:
             self.clients = clients
+            self.users = users
             self.managed_identities = identities
             self._live_tokens.clear()
 
@@ -211,7 +247,8 @@ class Identity:
         elif spec:
             certificate = pki.load_certificate(spec)
         return Client(name, client_id, entry.get("roles", []), entry.get("client_secret"), certificate,
-                      certificate_path, entry.get("object_id"), entry.get("federated"))
+                      certificate_path, entry.get("object_id"), entry.get("federated"), bool(entry.get("public", False)),
+                      entry.get("delegated"))
 
     def expire_all_tokens(self) -> int:
         with self._lock:
@@ -222,6 +259,14 @@ class Identity:
     # --- discovery ----------------------------------------------------------------------
     def known_tenant(self, tenant: str) -> bool:
         return tenant.lower() in {self.tenant_id.lower(), *self.tenant_domains}
+
+    def user_realm(self, username: str) -> dict:
+        """``/common/userrealm/{upn}``: msal asks before ROPC; a seeded domain is a managed (cloud-only) one."""
+        domain = username.rpartition("@")[2].lower()
+        if domain in self.tenant_domains:
+            return {"ver": "1.0", "account_type": "Managed", "domain_name": domain, "cloud_instance_name": "microsoftonline.com",
+                    "cloud_audience_urn": "urn:federation:MicrosoftOnline"}
+        return {"ver": "1.0", "account_type": "Unknown", "cloud_instance_name": "microsoftonline.com"}
 
     def openid_configuration(self, base: str, tenant: str) -> dict:
         if not self.known_tenant(tenant):
@@ -276,20 +321,136 @@ class Identity:
         """The v1 endpoint (``/oauth2/token`` with ``resource``), as in exposed-apis-create-app-partners.md."""
         if not self.known_tenant(tenant):
             raise AadError(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID." % tenant)
-        if form.get("grant_type") != "client_credentials":
+        if form.get("grant_type") not in ("client_credentials", "password"):
             raise AadError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'." % form.get("grant_type"))
         client = self._authenticate(base, tenant, form)
-        resource = (form.get("resource") or "").rstrip("/")
-        known = {r.lower(): r for r in DEFENDER_RESOURCES + FOREIGN_RESOURCES}
-        if resource.lower() not in known:
-            raise AadError(400, "invalid_resource", 500011, "The resource principal named %s was not found in the tenant named %s."
-                           % (resource, self.tenant_id))
-        token = self.issue(client, known[resource.lower()])
+        resource = self._known_resource((form.get("resource") or "").rstrip("/"))
+        if form["grant_type"] == "password":
+            # The native-app doc's sample: grant_type=password with resource=...; v1 grants every consented permission.
+            user = self._user(form)
+            token = self.issue_delegated(client.client_id, client.name, user.upn, user.object_id, user.display_name, resource,
+                                         self._consented(client, resource, None))
+        else:
+            token = self.issue(client, resource)
         claims = jwt_split(token["access_token"])[1]
         # v1 answers carry the numbers as strings, plus expires_on/not_before/resource.
         return {"token_type": "Bearer", "expires_in": str(token["expires_in"]), "ext_expires_in": str(token["ext_expires_in"]),
                 "expires_on": str(claims["exp"]), "not_before": str(claims["nbf"]), "resource": claims["aud"],
                 "access_token": token["access_token"]}, client.client_id
+
+    def _known_resource(self, resource: str) -> str:
+        known = {r.lower(): r for r in DEFENDER_RESOURCES + FOREIGN_RESOURCES}
+        if resource.lower() not in known:
+            raise AadError(400, "invalid_resource", 500011, "The resource principal named %s was not found in the tenant named %s."
+                           % (resource, self.tenant_id))
+        return known[resource.lower()]
+
+    # --- delegated (user) tokens ----------------------------------------------------------------
+    def _grant_password(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
+        """ROPC on the v2 endpoint: ``scope`` of ``<resource>/<permission>`` (or ``/.default``) plus OIDC scopes."""
+        client = self._authenticate(base, tenant, form)
+        user = self._user(form)
+        requested = (form.get("scope") or "").split()
+        oidc = [s for s in requested if s in OIDC_SCOPES]
+        resource, permissions = self._delegated_scope([s for s in requested if s not in OIDC_SCOPES], form.get("scope"))
+        scp = self._consented(client, resource, permissions)
+        token = self.issue_delegated(client.client_id, client.name, user.upn, user.object_id, user.display_name, resource, scp)
+        token["scope"] = " ".join(["%s/%s" % (resource, p) for p in scp] + oidc)
+        if "openid" in oidc:
+            token["id_token"] = self._id_token(base, client.client_id, user)
+        if form.get("client_info") == "1":
+            token["client_info"] = b64url(json.dumps({"uid": user.object_id, "utid": self.tenant_id}).encode())
+        return token, client.client_id
+
+    def _user(self, form: dict[str, str]) -> User:
+        for key in ("username", "password"):
+            if not form.get(key):
+                raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: '%s'." % key)
+        user = self.users.get(form["username"].lower())
+        if user is None:
+            raise AadError(400, "invalid_grant", 50034, "The user account {EUII Hidden} does not exist in the %s directory. To sign into "
+                           "this application, the account must be added to the directory." % self.tenant_id)
+        if not secrets.compare_digest(form["password"], user.password):
+            raise AadError(400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
+        return user
+
+    def _delegated_scope(self, scopes: list[str], raw: str | None) -> tuple[str, list[str] | None]:
+        """(resource, permission names or None for /.default) of the non-OIDC scopes of one resource."""
+        if not scopes:
+            raise AadError(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope '%s' "
+                           "names no resource." % (raw or ""))
+        split = [s.rsplit("/", 1) if "/" in s.replace("://", "") else [s, ""] for s in scopes]
+        resources = {r.rstrip("/").lower() for r, _p in split}
+        if len(resources) > 1:
+            raise AadError(400, "invalid_scope", 28000, "Provided value for the input parameter scope is not valid because it contains "
+                           "more than one resource. Scope %s is not valid." % raw)
+        resource = self._known_resource(split[0][0].rstrip("/"))
+        permissions = [p for _r, p in split]
+        if ".default" in permissions:
+            if len(permissions) > 1:
+                raise AadError(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope "
+                               "%s is not valid: .default cannot be combined with other scopes." % raw)
+            return resource, None
+        if "" in permissions:
+            raise AadError(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope %s "
+                           "is not valid." % raw)
+        return resource, permissions
+
+    def _consented(self, client: Client, resource: str, permissions: list[str] | None) -> list[str]:
+        """The scp of a user token: what was asked (all for /.default), if consented for the client on Defender."""
+        if resource not in DEFENDER_RESOURCES:
+            return permissions or ["user_impersonation"]  # another API: its own consent is not emulated
+        granted = client.delegated if permissions is None else permissions
+        missing = [p for p in granted if p not in client.delegated]
+        if missing or not granted:
+            raise AadError(400, "invalid_grant", 65001, "The user or administrator has not consented to use the application with ID "
+                           "'%s' named '%s'. Send an interactive authorization request for this user and resource."
+                           % (client.client_id, client.name))
+        return list(granted)
+
+    def issue_delegated(self, app_id: str, app_name: str, upn: str, object_id: str, display_name: str, resource: str,
+                        scp: list[str]) -> dict:
+        """A user access token: ``scp`` (space-separated delegated permissions), ``upn``/``oid``, no ``roles``."""
+        now = self.clock.now()
+        uti = b64url(uuid.uuid4().bytes)
+        claims = {
+            "aud": resource, "iss": "https://sts.windows.net/%s/" % self.tenant_id,
+            "iat": int(now), "nbf": int(now), "exp": int(now) + int(self.token_lifetime),
+            "acr": "1", "aio": b64url(hashlib.sha256(uti.encode()).digest()[:24]), "amr": ["pwd"],
+            "app_displayname": app_name, "appid": app_id, "appidacr": "0", "idtyp": "user", "name": display_name,
+            "oid": object_id, "rh": "0.emulator.", "scp": " ".join(scp), "sub": b64url(hashlib.sha256((object_id + app_id).encode()).digest()),
+            "tid": self.tenant_id, "unique_name": upn, "upn": upn, "uti": uti, "ver": "1.0",
+        }
+        return self._token_answer(claims)
+
+    def mint_delegated_token(self, spec: dict) -> dict:
+        """``POST /_emulator/tokens/delegated``: a user token with any ``scp``, without a sign-in (test-only)."""
+        scp = spec.get("scp")
+        if isinstance(scp, str):
+            scp = scp.split()
+        if not isinstance(scp, list) or not all(isinstance(s, str) and s for s in scp):
+            raise ValueError("scp must be a space-separated string or a list of delegated permission names")
+        upn = spec.get("upn")
+        if not isinstance(upn, str) or "@" not in upn:
+            raise ValueError("upn must be a user principal name such as analyst@contoso.onmicrosoft.com")
+        user = self.users.get(upn.lower())
+        aud = spec.get("aud", DEFENDER_RESOURCES[0])
+        if not isinstance(aud, str) or not aud:
+            raise ValueError("aud must be a resource URI")
+        client = self.clients.get(str(spec.get("client_id", ""))) or next((c for c in self.clients.values() if c.public), None)
+        app_id = client.client_id if client else str(spec.get("client_id") or uuid.uuid5(uuid.NAMESPACE_URL, "mde-emulator-native"))
+        token = self.issue_delegated(app_id, client.name if client else "native", upn,
+                                     spec.get("oid") or (user.object_id if user else user_object_id(upn)),
+                                     user.display_name if user else upn.split("@")[0], aud.rstrip("/"), scp)
+        return {"access_token": token["access_token"], "token_type": "Bearer", "expires_in": token["expires_in"]}
+
+    def _id_token(self, base: str, client_id: str, user: User) -> str:
+        # The client checks an id_token with its own clock: real times, as for client assertions.
+        now = int(time.time())
+        claims = {"aud": client_id, "iss": "%s/%s/v2.0" % (base, self.tenant_id), "iat": now, "nbf": now, "exp": now + 3600,
+                  "name": user.display_name, "oid": user.object_id, "preferred_username": user.upn, "sub": user.object_id,
+                  "tid": self.tenant_id, "ver": "2.0"}
+        return self._sign(claims)
 
     def _grant_client_credentials(self, base: str, tenant: str, form: dict[str, str]) -> tuple[dict, str | None]:
         client = self._authenticate(base, tenant, form)
@@ -328,6 +489,12 @@ class Identity:
                            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "
                            "not the client secret ID, for a secret added to app '%s'." % client.client_id)
         return client
+
+    @staticmethod
+    def _auth_public_client(base: str, tenant: str, client: Client, form: dict[str, str]) -> Client | None:
+        """A public client (native app) signs a user in without a credential of its own; never for client credentials."""
+        del base, tenant
+        return client if client.public and form.get("grant_type") == "password" else None
 
     def _auth_certificate_assertion(self, base: str, tenant: str, client: Client, form: dict[str, str]) -> Client | None:
         if "client_assertion" not in form:
@@ -506,16 +673,23 @@ class Identity:
             "uti": uti,
             "ver": "1.0",
         }
+        return self._token_answer(claims)
+
+    def _sign(self, claims: dict) -> str:
         header = {"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid}
         signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             b64url(json.dumps(claims, separators=(",", ":")).encode())
         signature = self.signing_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + b64url(signature)
+
+    def _token_answer(self, claims: dict) -> dict:
+        """Sign an access token, remember it as live (tokens/expire, reset) and answer as the token endpoint."""
+        access_token = self._sign(claims)
         with self._lock:
-            self._live_tokens.add(uti)
+            self._live_tokens.add(claims["uti"])
         # expires_in is in real seconds, like Retry-After, so clients refresh on time at any scale.
-        real_lifetime = max(1, int(self.clock.to_real(lifetime)))
-        return {"token_type": "Bearer", "expires_in": real_lifetime, "ext_expires_in": real_lifetime,
-                "access_token": signing_input + "." + b64url(signature)}
+        real_lifetime = max(1, int(self.clock.to_real(claims["exp"] - claims["iat"])))
+        return {"token_type": "Bearer", "expires_in": real_lifetime, "ext_expires_in": real_lifetime, "access_token": access_token}
 
     # --- API side -----------------------------------------------------------------------
     def check_bearer(self, authorization: str | None) -> dict:

@@ -34,6 +34,7 @@ OPENID_RE = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re
 TOKEN_RE = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
 TOKEN_V1_RE = re.compile(r"^/([^/]+)/oauth2/token$", re.IGNORECASE)
 JWKS_RE = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$", re.IGNORECASE)
+USER_REALM_RE = re.compile(r"^/common/userrealm/([^/]+)$", re.IGNORECASE)
 # The App Service / Functions managed identity endpoint (IDENTITY_ENDPOINT points here).
 MSI_PATH = "/msi/token"
 
@@ -68,6 +69,7 @@ class Answer:
         self.drop = drop
         self.truncate = False  # headers with the full Content-Length, then half the body and a closed connection
         self.client_id: str | None = None
+        self.upn: str | None = None  # the signed-in user, for delegated tokens and ROPC
         self.error_code: str | None = None
         self.api: str | None = None
         self.action_id: str | None = None
@@ -125,6 +127,8 @@ class Emulator:
         clients = {c.name: c.public_info() for c in self.identity.clients.values()}
         info = {"url": self.url, "port": self.port, "ca_path": self.pki.ca_path, "pid": os.getpid(),
                 "tenant_id": self.identity.tenant_id, "clients": clients, "state_dir": self.state_dir, "seed": self.seed_path}
+        if self.identity.users:
+            info["users"] = {u.name: u.public_info() for u in self.identity.users.values()}
         if self.identity.managed_identities:
             info["managed_identity"] = {
                 "endpoint": self.url + MSI_PATH, "header": self.identity.identity_header,
@@ -159,6 +163,7 @@ class Emulator:
                 processed = answer
                 answer = self.fault_answer(fault, path, request_id)
                 answer.client_id, answer.api, answer.action_id = processed.client_id, processed.api, processed.action_id
+                answer.upn = processed.upn
         answer.headers.setdefault("request-id", request_id)
         self.log.add({
             "time": iso(self.clock.now()),
@@ -167,6 +172,7 @@ class Emulator:
             "query": urllib.parse.unquote_plus(parsed.query),
             "body": _loggable_body(headers, body),
             "client_id": answer.client_id,
+            "upn": answer.upn,
             "status": None if answer.drop else answer.status,
             "error_code": answer.error_code,
             "fault": fault["kind"] if fault else None,
@@ -221,6 +227,9 @@ class Emulator:
         found = JWKS_RE.match(path)
         if found and method == "GET":
             return Answer(200, self.identity.jwks())
+        found = USER_REALM_RE.match(path)
+        if found and method == "GET":
+            return Answer(200, self.identity.user_realm(found.group(1)))
         found = TOKEN_RE.match(path) or TOKEN_V1_RE.match(path)
         if found and method == "POST":
             form = parse_form(body)
@@ -231,9 +240,11 @@ class Emulator:
             except AadError as err:
                 answer = Answer(err.status, err.body(self.clock.now()))
                 answer.error_code, answer.client_id = err.error, client_id
+                answer.upn = form.get("username") if form.get("grant_type") == "password" else None
                 return answer
             answer = Answer(200, token, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
             answer.client_id = client_id
+            answer.upn = form.get("username") if form.get("grant_type") == "password" else None
             return answer
         answer = Answer(404, {"error": "not_found", "error_description": "No identity endpoint at %s" % path})
         answer.error_code = "not_found"
@@ -253,7 +264,7 @@ class Emulator:
 
     def dispatch_api(self, method: str, path: str, params: dict, headers, body: bytes, base: str, request_id: str) -> Answer:
         route, args = self.api.match(method, path)
-        client_id = None
+        client_id = upn = None
         try:
             if route is None:
                 raise ApiError(404, "NotFound", "Resource %s %s was not found" % (method, path))
@@ -261,6 +272,7 @@ class Emulator:
             client_id = _token_appid(authorization)
             claims = self.identity.check_bearer(authorization)
             client_id = claims.get("appid")
+            upn = claims.get("upn") if "scp" in claims else None
             refused = self.limiter.acquire(client_id, route.api, self.clock.now())
             if refused is not None:
                 # Retry-After: until a slot of the spent window frees (for the hourly quota, what remains of its hour).
@@ -269,14 +281,14 @@ class Emulator:
                                {"Retry-After": retry_after_header(real, self.clock.scale)})
             request = api_mod.Request(method, path, params, body, headers, base, claims, args)
             with self.store.lock:
-                self.api.check_permissions(route, claims)
+                self.api.check_permissions(route, request)
                 response = route.handler(self.api, request)
             answer = Answer(response.status, response.body, response.headers)
             answer.action_id = response.action_id
         except ApiError as err:
             answer = Answer(err.status, err.body(request_id), dict(err.headers))
             answer.error_code = err.code
-        answer.client_id = client_id
+        answer.client_id, answer.upn = client_id, upn
         answer.api = route.api if route else None
         return answer
 
@@ -316,6 +328,8 @@ class Emulator:
                 raise ValueError("lifetime must be a number of seconds")
             return 200, self.identity.mint_federated_token(data.get("subject"), data.get("issuer"),
                                                            data.get("audience") or FEDERATION_AUDIENCE, lifetime)
+        if path == "/_emulator/tokens/delegated" and method == "POST":
+            return 200, self.identity.mint_delegated_token(data)
         if path == "/_emulator/tokens/expire" and method == "POST":
             return 200, {"expired": self.identity.expire_all_tokens()}
         if path == "/_emulator/log":

@@ -178,7 +178,7 @@ def test_invalid_scope(emu, scope):
 
 
 def test_unsupported_grant(emu):
-    resp = emu.token_request({"grant_type": "password", "client_id": emu.client("full")["client_id"], "scope": SCOPE})
+    resp = emu.token_request({"grant_type": "authorization_code", "client_id": emu.client("full")["client_id"], "scope": SCOPE})
     assert resp.status_code == 400 and resp.json()["error"] == "unsupported_grant_type"
 
 
