@@ -72,3 +72,10 @@ def test_lag_config_is_checked(emu):
     assert emu.control("POST", "config", {"get_by_id_lag_seconds": "5"}).status_code == 400
     config = emu.control("GET", "config").json()
     assert config["list_lag_seconds"] == 0 and config["get_by_id_lag_seconds"] == 0
+
+
+def test_cancel_finds_an_action_the_read_views_do_not_show_yet(emu):
+    emu.config(list_lag_seconds=600, get_by_id_lag_seconds=600)
+    action = emu.quarantine("desk-01").json()
+    resp = emu.call("POST", "/api/machineactions/%s/cancel" % action["id"], json={"Comment": "x"})
+    assert resp.status_code == 200 and resp.json()["status"] == "Cancelled"
