@@ -28,7 +28,7 @@ from .errors import AadError, unauthorized
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-# The Defender resources a client-credentials token can be asked for (reference §4).
+# The Defender resources Entra issues a token for (reference §4); the API accepts only its cloud's (CLOUD_AUDIENCES).
 DEFENDER_RESOURCES = (
     "https://api.securitycenter.microsoft.com",
     "https://api.security.microsoft.com",

@@ -300,8 +300,8 @@ class Store:
         block, the one for the same SHA-1 wins, else the oldest (the one that has held the device longest).
         """
         now = self.clock.now()
-        active = [a for a in self.sorted_actions() if a["machine_id"] == machine_id and a["type"] == "StopAndQuarantineFile"
-                  and self.action_state(a, now)[0] in ACTIVE]
+        active = sorted((a for a in self.actions.values() if a["machine_id"] == machine_id and a["type"] == "StopAndQuarantineFile"
+                         and self.action_state(a, now)[0] in ACTIVE), key=lambda a: (a["created"], a["seq"]))
         same_file = [a for a in active if a["sha1"] == sha1]
         if same_file:
             return same_file[0]

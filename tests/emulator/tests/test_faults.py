@@ -55,8 +55,9 @@ def test_truncate_before_processes_nothing(emu):
 
 
 def test_truncate_of_an_empty_answer_declares_a_body(emu):
-    created = emu.call("POST", "/api/indicators", json={"indicatorValue": "a" * 40, "indicatorType": "FileSha1", "action": "Audit",
-                                                         "generateAlert": True, "title": "t", "description": "d"}).json()
+    indicator = {"indicatorValue": "a" * 40, "indicatorType": "FileSha1", "action": "Audit", "generateAlert": True, "title": "t",
+                 "description": "d"}
+    created = emu.call("POST", "/api/indicators", json=indicator).json()
     fault(emu, method="DELETE", path="^/api/indicators/", kind="truncate", when="after")
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         emu.call("DELETE", "/api/indicators/" + created["id"])
