@@ -135,6 +135,8 @@ class Store:
             self.files[record["sha1"]] = record
         for entry in seed.get("actions", []):
             self._seed_action(entry, now)
+        for entry in seed.get("indicators", []):
+            self._seed_indicator(entry, now)
 
     def _seed_action(self, entry: dict, now: float) -> None:
         """A pre-existing action (any type) frozen at its seeded status, e.g. noise in GET /api/machineactions."""
@@ -339,6 +341,20 @@ class Store:
             if self.indicator_key(indicator["indicatorType"], indicator["indicatorValue"]) == key:
                 return indicator
         return None
+
+    def _seed_indicator(self, entry: dict, now: float) -> None:
+        """A pre-existing indicator; by default one an analyst made in the portal (not visible to a Ti.ReadWrite app)."""
+        created = parse_iso(entry["creationTimeDateTimeUtc"]) if entry.get("creationTimeDateTimeUtc") else \
+            now - float(entry.get("age_seconds", 86400))
+        record = {name: None for name in INDICATOR_FIELDS}
+        record.update({"creationTimeDateTimeUtc": iso(created), "lastUpdateTime": iso(created), "createdBy": "analyst@contoso.com",
+                       "source": "analyst@contoso.com", "sourceType": "User", "createdBySource": "Portal",
+                       "createdByDisplayName": "SOC Analyst", "severity": "Informational", "rbacGroupNames": [], "rbacGroupIds": [],
+                       "generateAlert": False, "mitreTechniques": []})
+        record.update({k: copy.deepcopy(v) for k, v in entry.items() if k != "age_seconds"})
+        record["id"] = str(record["id"]) if record.get("id") is not None else self.next_indicator_id()
+        self._indicator_seq = max(self._indicator_seq, int(record["id"]))
+        self.indicators[record["id"]] = record
 
     def active_indicator_count(self) -> int:
         now = self.clock.now()

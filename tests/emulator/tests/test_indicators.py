@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
-from conftest import DEMO_SHA1, error_of, odata_error_of
+from conftest import DEMO_SHA1, EMULATOR_ROOT, error_of, odata_error_of
 
 SHA256 = "22dc653dfb0a14751702873d2238e78bff661f0003fec84fb3dc47744b9657e3"
 
@@ -82,3 +85,48 @@ def test_active_indicator_limit(emu):
 def test_indicator_roles(emu):
     assert error_of(emu.call("POST", "/api/indicators", "quarantine-only", json=indicator()))[:2] == (403, "Forbidden")
     assert emu.call("POST", "/api/indicators", "readwrite", json=indicator()).status_code == 200
+
+
+# --- visibility: Ti.ReadWrite sees only its own indicators (get-ti-indicators-collection.md) ------------------
+def seed_with_portal_indicator(**fields) -> dict:
+    with open(os.path.join(EMULATOR_ROOT, "seeds", "default.json"), encoding="utf-8") as handle:
+        seed = json.load(handle)
+    seed["indicators"] = [{"indicatorValue": SHA256, "indicatorType": "FileSha256", "action": "Allowed",
+                           "title": "LOB tool", "description": "false positive, allowed by the SOC", **fields}]
+    return seed
+
+
+def values_seen(emu, client: str) -> list:
+    return [i["indicatorValue"] for i in emu.call("GET", "/api/indicators", client).json()["value"]]
+
+
+def test_ti_readwrite_sees_only_the_indicators_it_created(emu):
+    emu.reset(seed=seed_with_portal_indicator())
+    portal = emu.call("GET", "/api/indicators").json()["value"][0]
+    assert (portal["createdBySource"], portal["createdBy"], portal["sourceType"]) == ("Portal", "analyst@contoso.com", "User")
+    assert emu.call("POST", "/api/indicators", "readwrite", json=indicator(indicatorValue=DEMO_SHA1, indicatorType="FileSha1")
+                    ).status_code == 200
+    assert values_seen(emu, "readwrite") == [DEMO_SHA1]  # not the portal's
+    assert sorted(values_seen(emu, "full")) == sorted([DEMO_SHA1, SHA256])  # Ti.ReadWrite.All sees all
+    flt = "/api/indicators?$filter=indicatorValue eq '%s'" % SHA256
+    assert emu.call("GET", flt, "readwrite").json()["value"] == []
+    # Deleting what it cannot see is a 404, as for an unknown id.
+    assert error_of(emu.call("DELETE", "/api/indicators/" + portal["id"], "readwrite"))[:2] == (404, "ResourceNotFound")
+    assert emu.call("GET", flt).json()["value"][0]["id"] == portal["id"]
+
+
+def test_a_post_replaces_an_indicator_the_app_cannot_see(emu):
+    """POST submits *or updates* by value: the blind write a client must never make (issue 11)."""
+    emu.reset(seed=seed_with_portal_indicator(severity="Low", rbacGroupNames=["Servers"], expirationTime="2099-01-01T00:00:00Z"))
+    portal_id = emu.call("GET", "/api/indicators").json()["value"][0]["id"]
+    answer = emu.call("POST", "/api/indicators", "readwrite", json=indicator(severity=None)).json()
+    assert answer["id"] == portal_id and answer["createdBy"] == "analyst@contoso.com"
+    after = emu.call("GET", "/api/indicators").json()["value"][0]
+    assert after["action"] == "BlockAndRemediate" and after["rbacGroupNames"] == [] and after["expirationTime"] is None
+    assert after["lastUpdatedBy"] == emu.client("readwrite")["client_id"]
+
+
+def test_seeded_indicators_keep_their_ids_and_new_ones_follow(emu):
+    emu.reset(seed=seed_with_portal_indicator(id="41"))
+    created = emu.call("POST", "/api/indicators", json=indicator(indicatorValue=DEMO_SHA1, indicatorType="FileSha1")).json()
+    assert created["id"] == "42"
