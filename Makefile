@@ -52,6 +52,9 @@ DEMO_PLAYBOOK ?= playbooks/demo.yml
 # (hundreds of "Location ... is ignored" lines); the exit status is ansible-test's (pipefail).
 QUIET_PIP := 2>&1 | { grep --line-buffered -v -E "^(.\[[0-9;]*m)?(WARNING: Location '.*' is ignored|Looking in (indexes|links):|Processing /opt/)" || true; }
 COLOR := $(if $(CI),--color no,--color yes)
+# Runs against the emulator share the layout's integration_config.yml and the emulator's state dir:
+# two at once (two shells, two developers) would stop each other's emulator. They take turns.
+EMULATOR_LOCK := $(if $(shell command -v flock 2>/dev/null),flock $(OUTPUT)/.emulator.lock,)
 
 # ---------------------------------------------------------------------------------------
 .PHONY: help
@@ -151,13 +154,13 @@ _integration-%:
 	  echo "WARNING: no integration targets under tests/integration/targets (0 tests ran)"; \
 	  [ "$(REQUIRE_TESTS)" = 1 ] && { echo "ERROR: integration ran no tests"; exit 1; } || exit 0; \
 	fi; \
-	EMULATOR_PYTHON=$(VENV)/$*/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh $(OUTPUT)/emulator-$* -- \
+	$(EMULATOR_LOCK) env EMULATOR_PYTHON=$(VENV)/$*/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh $(OUTPUT)/emulator-$* -- \
 	  bash -c '$(call in_collection,$*) $(VENV)/$*/bin/ansible-test integration --local \
 	    --python $(call core_pyver,$*) $(COLOR) $(INTEGRATION_ARGS)'
 
 demo: venv-core219 layout
 	@test -f $(DEMO_PLAYBOOK) || { echo "ERROR: $(DEMO_PLAYBOOK) does not exist yet"; exit 1; }
-	@EMULATOR_PYTHON=$(VENV)/core219/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh --module-env $(OUTPUT)/emulator-demo -- \
+	@$(EMULATOR_LOCK) env EMULATOR_PYTHON=$(VENV)/core219/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh --module-env $(OUTPUT)/emulator-demo -- \
 	  bash -c '$(call in_collection,core219) ANSIBLE_PYTHON_INTERPRETER=$(VENV)/core219/bin/python \
 	    ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_FORCE_COLOR=$(if $(CI),0,1) ANSIBLE_NOCOLOR=$(if $(CI),1,0) \
 	    $(VENV)/core219/bin/ansible-playbook -i localhost, -c local $(DEMO_PLAYBOOK) $(DEMO_ARGS)'
