@@ -54,7 +54,7 @@ QUIET_PIP := 2>&1 | { grep --line-buffered -v -E "^(.\[[0-9;]*m)?(WARNING: Locat
 COLOR := $(if $(CI),--color no,--color yes)
 # Runs against the emulator share the layout's integration_config.yml and the emulator's state dir:
 # two at once (two shells, two developers) would stop each other's emulator. They take turns.
-EMULATOR_LOCK := $(if $(shell command -v flock 2>/dev/null),flock $(OUTPUT)/.emulator.lock,)
+EMULATOR_LOCK := $(if $(shell command -v flock 2>/dev/null),flock $(BUILD)/.emulator.lock,)
 
 # ---------------------------------------------------------------------------------------
 .PHONY: help
