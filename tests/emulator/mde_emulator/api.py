@@ -11,7 +11,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import odata
+from . import alerts, odata
 from .clock import iso, parse_iso
 from .errors import (ApiError, bad_request, forbidden_roles, invalid_hash, invalid_input, invalid_request_body, missing_parameter,
                      not_found)
@@ -160,6 +160,9 @@ class Api:
             Route("GET", "/api/indicators", (TI_READ,), Api.list_indicators),
             Route("POST", "/api/indicators", (TI_WRITE,), Api.post_indicator),
             Route("DELETE", "/api/indicators/{id}", (TI_WRITE,), Api.delete_indicator),
+            Route("GET", "/api/alerts", (alerts.ALERT_READ,), Api.list_alerts),
+            Route("GET", "/api/alerts/{id}", (alerts.ALERT_READ,), Api.get_alert),
+            Route("PATCH", "/api/alerts/{id}", (alerts.ALERT_WRITE,), Api.patch_alert),
         ]
 
     def match(self, method: str, path: str) -> tuple[Route | None, tuple]:
@@ -325,6 +328,18 @@ class Api:
             raise not_found("Indicator %s was not found" % indicator_id)
         del self.store.indicators[indicator_id]
         return Response(204, None)
+
+    # --- alerts (alerts.py) ---------------------------------------------------------------
+    def list_alerts(self, request: Request) -> Response:
+        request.params, items = alerts.list_params(self.store.alerts, request.params)
+        return self._collection(request, "Alerts", items, alerts.ALERT_SCHEMA)
+
+    def get_alert(self, request: Request) -> Response:
+        return Response(200, _entity(request.base, "Alerts/$entity", alerts.get_body(self.store.alerts, request.args[0])))
+
+    def patch_alert(self, request: Request) -> Response:
+        entity = alerts.patch_body(self.store.alerts, request.args[0], request.body, request.requestor)
+        return Response(200, _entity(request.base, "Alerts/$entity", entity))
 
     # --- helpers ------------------------------------------------------------------------
     @property

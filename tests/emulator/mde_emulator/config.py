@@ -30,6 +30,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "get_by_id_lag_seconds": 0.0,
     "duplicate_scope": "file",
     "files_machines_ignore_skip": False,
+    "alert_list_lag_seconds": 3.0,
     "cloud": "commercial",
     "accepted_audiences": list(CLOUD_AUDIENCES["commercial"]),
 }
@@ -90,6 +91,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "get_by_id_lag_seconds": _number(0, inclusive=True),
     "duplicate_scope": _one_of("file", "device"),
     "files_machines_ignore_skip": _boolean,
+    "alert_list_lag_seconds": _number(0, inclusive=True),
     "cloud": _one_of(*CLOUD_AUDIENCES),
     "accepted_audiences": _audiences,
 }

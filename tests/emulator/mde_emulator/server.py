@@ -26,6 +26,7 @@ from .ratelimit import RateLimiter, retry_after_header
 from .requestlog import RequestLog
 from .config import defaults, validate_config
 from .store import Store
+from .alerts import control as alerts_control
 
 JSON_TYPE = "application/json; charset=utf-8"
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
@@ -339,6 +340,9 @@ class Emulator:
         if path == "/_emulator/state" and method == "GET":
             with self.store.lock:
                 return 200, self.store.snapshot()
+        if path == "/_emulator/alerts" or path.startswith("/_emulator/alerts/"):
+            with self.store.lock:
+                return alerts_control(self.store.alerts, method, path, data)
         if path == "/_emulator/info" and method == "GET":
             return 200, self.info()
         found = re.match(r"^/_emulator/actions/([^/]+)/status$", path)

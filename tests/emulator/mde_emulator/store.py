@@ -12,6 +12,7 @@ import copy
 import hashlib
 import threading
 
+from .alerts import AlertBook
 from .clock import iso, parse_iso
 from .config import defaults
 from .errors import new_guid
@@ -105,6 +106,7 @@ class Store:
         self.files: dict[str, dict] = {}
         self.actions: dict[str, dict] = {}
         self.indicators: dict[str, dict] = {}
+        self.alerts = AlertBook(self)  # alerts.py
         self._indicator_seq = 0
         self._action_seq = 0
 
@@ -135,6 +137,7 @@ class Store:
             self.files[record["sha1"]] = record
         for entry in seed.get("actions", []):
             self._seed_action(entry, now)
+        self.alerts.load(seed.get("alerts", []))
         for entry in seed.get("indicators", []):
             self._seed_indicator(entry, now)
 
@@ -389,4 +392,5 @@ class Store:
             "files": [copy.deepcopy(f) for f in self.files.values()],
             "actions": actions,
             "indicators": [self.indicator_entity(i) for i in self.indicators.values()],
+            "alerts": self.alerts.snapshot(),
         }
