@@ -19,6 +19,15 @@ from ._validate import odata_datetime, odata_string, parse_duration, parse_time_
 INDICATORS = "/api/indicators"
 # "The prior response actions (AlertAndBlock, and Alert) will be supported until January 2022" (ti-indicator.md).
 ACTIONS = ("Allowed", "Audit", "Block", "BlockAndRemediate", "Warn")
+# Warn is documented for Defender for Cloud Apps (URLs and domains), not for file hashes (reference "Corrections").
+FILE_ACTIONS = ("Allowed", "Audit", "Block", "BlockAndRemediate")
+WARN_REFUSED = ("action Warn is not available for file indicators: Microsoft documents Warn for Defender for Cloud Apps "
+                "(URLs and domains), not for file hashes. Use Audit to alert only, Block or BlockAndRemediate to stop the "
+                "file, or Allowed")
+# Live post-ti-indicator.md lists only Ti.ReadWrite.All for applications; Ti.ReadWrite is still accepted, but then
+# GET /api/indicators shows only the indicators this app created (get-ti-indicators-collection.md).
+INDICATOR_ROLES = (("Ti.ReadWrite.All", "Ti.ReadWrite"),)
+SEES_ALL_ROLES = frozenset(("Ti.ReadWrite.All", "Ti.Read.All"))
 SEVERITIES = ("Informational", "Low", "Medium", "High")
 # Module option -> body key. Body keys are case-sensitive (common-errors.md).
 MANAGED = {
@@ -70,6 +79,36 @@ def parse_expiration(value: str, now: datetime, option: str = "expiration") -> E
     if moment <= now:
         raise ValueError(f"{option} {value!r} is in the past; Defender would treat the indicator as expired")
     return Expiration(moment.astimezone(timezone.utc))
+
+
+def sees_only_own(roles: set | None) -> bool:
+    """An app token with Ti.ReadWrite but not Ti.ReadWrite.All (nor Ti.Read.All): Defender shows it only the
+    indicators it created. A user token (roles None) is judged by the user's rights: not flagged."""
+    return roles is not None and "Ti.ReadWrite" in roles and not roles.intersection(SEES_ALL_ROLES)
+
+
+def visibility_warning(value: str) -> str:
+    return (f"The token has Ti.ReadWrite but not Ti.ReadWrite.All: Defender shows this app only the indicators it "
+            f"created, so an indicator for {value} made in the portal or by another app cannot be seen (nor compared, "
+            "nor deleted) here. Grant Ti.ReadWrite.All (WindowsDefenderATP application permission, with admin consent)")
+
+
+def unseen_message(value: str) -> str:
+    return (f"No indicator for {value} is visible to this app, but one made in the portal or by another app may exist: "
+            "the token has Ti.ReadWrite, not Ti.ReadWrite.All, and Defender shows such an app only its own indicators. "
+            "Defender's POST /api/indicators submits or updates by value, so writing now could replace that indicator "
+            "and lose what it holds. Nothing was written. Grant Ti.ReadWrite.All, or set overwrite_unseen=true to "
+            "write anyway")
+
+
+def replaced_someone_elses(answer: dict | None, app_id: str | None) -> str | None:
+    """After a write this app could not check first: a warning when Defender answered with another's indicator."""
+    created_by = (answer or {}).get("createdBy")
+    if not created_by or not app_id or str(created_by).lower() == str(app_id).lower():
+        return None
+    return (f"Defender answered with indicator {answer.get('id')} created by {created_by} at "
+            f"{answer.get('creationTimeDateTimeUtc')}: an indicator this app could not see was replaced "
+            "(overwrite_unseen=true); fields this task did not set were reset")
 
 
 def find_indicator(client, value: str, indicator_type: str) -> dict | None:

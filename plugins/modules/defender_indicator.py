@@ -19,6 +19,10 @@ description:
     something differs, and C(changed) says so.
   - An update sends the whole indicator, the fields already set included, because Defender replaces the indicator
     with the body it receives.
+  - B(What the app can see.) With C(Ti.ReadWrite.All) the app sees every indicator. With only C(Ti.ReadWrite),
+    Defender shows it only the indicators it created, so one made in the portal or by another app is invisible, and
+    a POST (which submits I(or updates) by value) would replace it blindly. The module then warns, and refuses to
+    write when it sees no indicator for the hash unless O(overwrite_unseen=true).
 author:
   - secops.defender contributors (@secops)
 options:
@@ -39,7 +43,14 @@ options:
       - What Defender does when it sees the file. Required with O(state=present).
       - V(Audit) needs O(generate_alert=true) (Defender's rule, checked before any request).
     type: str
-    choices: [Allowed, Audit, Block, BlockAndRemediate, Warn]
+    choices:
+      Allowed: The file is allowed (for example a false positive).
+      Audit: An alert only; needs O(generate_alert=true).
+      Block: The file is blocked from running.
+      BlockAndRemediate: The file is blocked and remediated (quarantined) where it is found.
+      Warn: >-
+        Refused before any request since 2.0.0: Microsoft documents C(Warn) for Defender for Cloud Apps (URLs and
+        domains), not for file hashes.
   title:
     description:
       - Indicator title (shown in alerts). Required to create an indicator.
@@ -76,6 +87,17 @@ options:
     description:
       - Whether Defender raises an alert when it sees the file. Must be V(true) with O(action=Audit).
     type: bool
+  overwrite_unseen:
+    description:
+      - Only matters for a token with C(Ti.ReadWrite) but not C(Ti.ReadWrite.All). Such an app cannot see an
+        indicator for the hash made in the portal or by another app, and Defender's POST would replace it with this
+        task's fields, resetting the others. With V(false) the module writes nothing when it sees no indicator for the
+        hash and fails with C(error_code=IndicatorNotVisible); with V(true) it writes anyway (and warns if Defender's
+        answer shows that another's indicator was replaced).
+      - Granting C(Ti.ReadWrite.All) is the better fix.
+    type: bool
+    default: false
+    version_added: 2.0.0
 extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.auth.pacing
@@ -86,8 +108,9 @@ attributes:
     support: full
     description: Shows the indicator's value, type and the fields set by the options, before and after.
 notes:
-  - Needs the application permission C(Ti.ReadWrite) or C(Ti.ReadWrite.All); with an application token the module
-    checks this before any request.
+  - Needs the application permission C(Ti.ReadWrite.All) (Microsoft's page for this call now lists only it for
+    applications). C(Ti.ReadWrite) is still accepted but sees only the app's own indicators (see O(overwrite_unseen)).
+    With an application token the module checks this before any request.
   - Defender allows 15,000 active indicators per tenant; above that a new indicator is refused with C(400).
   - Check mode reads the indicator and predicts exactly what a real run would change, without writing.
   - The module is part of the C(secops.defender.defender) action group, so C(module_defaults) for
@@ -219,12 +242,13 @@ api_calls:
 
 from datetime import datetime, timezone
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import INDICATOR_ROLES
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._auth import token_claims, token_roles
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     ACTIONS,
+    INDICATOR_ROLES,
     MANAGED,
     SEVERITIES,
+    WARN_REFUSED,
     build_body,
     changes,
     delete_indicator,
@@ -232,7 +256,11 @@ from ansible_collections.secops.defender.plugins.module_utils._indicators import
     find_indicator,
     parse_expiration,
     predicted,
+    replaced_someone_elses,
     save_indicator,
+    sees_only_own,
+    unseen_message,
+    visibility_warning,
 )
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_entity
 from ansible_collections.secops.defender.plugins.module_utils._validate import normalize_file_hash
@@ -254,6 +282,8 @@ def validated_inputs(module, now: datetime) -> dict:
             if any(not name.strip() for name in params["rbac_group_names"]):
                 raise ValueError("rbac_group_names holds an empty name")
             wanted["rbacGroupNames"] = [name.strip() for name in params["rbac_group_names"]]
+        if params["action"] == "Warn":
+            raise ValueError(WARN_REFUSED)
         if params["action"] == "Audit" and params["generate_alert"] is not True:
             raise ValueError("action Audit needs generate_alert: true (Defender refuses an Audit indicator without alerts)")
         expiration = parse_expiration(params["expiration"], now) if params["expiration"] is not None else None
@@ -262,8 +292,11 @@ def validated_inputs(module, now: datetime) -> dict:
     return {"value": value, "type": indicator_type, "wanted": wanted, "expiration": expiration}
 
 
-def ensure_present(module, client, inputs: dict, existing: dict | None, now: datetime) -> dict:
+def ensure_present(module, client, inputs: dict, existing: dict | None, now: datetime, blind: bool) -> dict:
+    """blind: the app cannot see other sources' indicators and sees none for the hash (see overwrite_unseen)."""
     changed = changes(existing, inputs["wanted"], inputs["expiration"], now)
+    if blind and not module.params["overwrite_unseen"]:
+        module.fail(msg=unseen_message(inputs["value"]), error_code="IndicatorNotVisible")
     if existing is None and not ({"title", "description"} <= set(changed)):
         module.fail(msg=f"No indicator exists for {inputs['value']}; title and description are required to create one")
     result = {"changed": bool(changed), "changed_fields": sorted(snake_entity(changed) or {})}
@@ -271,6 +304,10 @@ def ensure_present(module, client, inputs: dict, existing: dict | None, now: dat
     if changed:
         body = build_body(inputs["value"], inputs["type"], existing, changed)
         after = predicted(existing, body) if module.check_mode else (save_indicator(client, body) or predicted(existing, body))
+        claims = token_claims(client.token()) or {}
+        replaced = blind and not module.check_mode and replaced_someone_elses(after, claims.get("appid") or claims.get("azp"))
+        if replaced:
+            module.warn(replaced)
     result["indicator"] = snake_entity(after)
     if module._diff:
         keys = [*inputs["wanted"], *(["expirationTime"] if inputs["expiration"] else [])]
@@ -296,9 +333,12 @@ def run(module: DefenderModule) -> None:
     inputs = validated_inputs(module, now)
     client = module.client
     module.require_roles(INDICATOR_ROLES, "manage indicators")
+    own_only = sees_only_own(token_roles(client.token()))
+    if own_only:
+        module.warn(visibility_warning(inputs["value"]))
     existing = find_indicator(client, inputs["value"], inputs["type"])
     if module.params["state"] == "present":
-        result = ensure_present(module, client, inputs, existing, now)
+        result = ensure_present(module, client, inputs, existing, now, blind=own_only and existing is None)
     else:
         result = ensure_absent(module, client, inputs, existing)
     module.exit(**result)
@@ -317,6 +357,7 @@ def main():
             "recommended_actions": {"type": "str"},
             "rbac_group_names": {"type": "list", "elements": "str"},
             "generate_alert": {"type": "bool"},
+            "overwrite_unseen": {"type": "bool", "default": False},
         },
         required_if=[("state", "present", ("action",))],
         supports_check_mode=True,

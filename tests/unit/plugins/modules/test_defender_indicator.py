@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.secops.defender.plugins.modules import defender_indicator as module
 from ansible_collections.secops.defender.tests.unit.fakes import (
@@ -28,17 +29,19 @@ WANTED = {"indicator_value": SHA256, "action": "BlockAndRemediate", "title": "IN
 class FakeIndicators:
     """A tiny indicator store answering GET/POST/DELETE like the API (POST creates or updates by value)."""
 
-    def __init__(self, *existing):
-        self.items = {str(i["id"]): dict(i) for i in existing}
+    def __init__(self, *existing, hidden=()):
+        self.items = {str(i["id"]): dict(i) for i in (*existing, *hidden)}
+        self.hidden = {str(i["id"]) for i in hidden}  # made elsewhere: a Ti.ReadWrite app does not see them
 
     def __call__(self, call):
         if call["method"] == "GET":
             value = call["params"]["$filter"].split("'")[1]
-            return FakeResponse(200, {"value": [i for i in self.items.values() if i["indicatorValue"].lower() == value]})
+            return FakeResponse(200, {"value": [i for key, i in self.items.items()
+                                                if i["indicatorValue"].lower() == value and key not in self.hidden]})
         if call["method"] == "POST":
             body = call["json"]
             found = next((i for i in self.items.values() if i["indicatorValue"] == body["indicatorValue"]), None)
-            record = {**(found or {"id": str(len(self.items) + 100), "createdBy": "app"}), **body}
+            record = {**(found or {"id": str(len(self.items) + 100), "createdBy": "our-app"}), **body}
             self.items[record["id"]] = record
             return FakeResponse(200, {"@odata.context": "x", **record})
         if call["method"] == "DELETE":
@@ -67,8 +70,11 @@ def run(args, store=None, token=TOKEN, check_mode=False, diff=False):
     base.update(args)
     if diff:
         base["_ansible_diff"] = True
-    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=session):
+    warnings: list = []
+    with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=session), \
+            mock.patch.object(basic.AnsibleModule, "warn", lambda _self, warning: warnings.append(warning)):
         result, failed = run_module(module.main, base, check_mode=check_mode)
+    result["warnings"] = warnings
     return result, failed, session
 
 
@@ -123,7 +129,7 @@ def test_update_sends_the_whole_indicator_with_the_change_and_keeps_fields_not_m
 
 
 def test_check_mode_predicts_exactly_and_sends_nothing():
-    args = {**WANTED, "action": "Warn", "severity": "Low"}
+    args = {**WANTED, "action": "Block", "severity": "Low"}
     checked, failed, session = run(args, FakeIndicators(indicator()), check_mode=True, diff=True)
     assert not failed and checked["changed"] and not posts(session)
     real, _failed, _session = run(args, FakeIndicators(indicator()), diff=True)
@@ -198,6 +204,8 @@ def test_expiration_duration_is_not_pushed_back_on_rerun():
     ({"rbac_group_names": ["ok", ""]}, "rbac_group_names holds an empty name"),
     ({"action": None}, "state is present but all of the following are missing: action"),
     ({"action": "AlertAndBlock"}, "value of action must be one of"),
+    ({"action": "Warn"}, "action Warn is not available for file indicators: Microsoft documents Warn for Defender for "
+                         "Cloud Apps"),
 ])
 def test_validation_before_any_request(args, message):
     merged = {**WANTED, **args}
@@ -212,10 +220,58 @@ def test_audit_with_alert_is_accepted():
     assert not failed and posts(session)[0]["json"]["generateAlert"] is True
 
 
-def test_permission_preflight():
+def test_permission_preflight_names_ti_readwrite_all():
     result, failed, session = run(WANTED, token=make_jwt(roles=["Machine.Read.All"]))
-    assert failed and result["error_code"] == "MissingPermission" and "Ti.ReadWrite" in result["msg"]
+    assert failed and result["error_code"] == "MissingPermission"
+    assert "Ti.ReadWrite.All or Ti.ReadWrite" in result["msg"]
     assert session.calls == []
+
+
+READWRITE_ONLY = make_jwt(roles=["Ti.ReadWrite"], appid="our-app")
+PORTAL = indicator(id="9", action="Allowed", createdBy="analyst@contoso.com", creationTimeDateTimeUtc="2026-01-01T00:00:00Z")
+
+
+def test_ti_readwrite_only_warns_and_never_writes_blind():
+    """With Ti.ReadWrite the portal's indicator is invisible; a POST would replace it (issue 11)."""
+    store = FakeIndicators(hidden=[PORTAL])
+    for check_mode in (True, False):
+        result, failed, session = run(WANTED, store, token=READWRITE_ONLY, check_mode=check_mode)
+        assert failed and result["error_code"] == "IndicatorNotVisible" and not result["changed"]
+        assert "Nothing was written" in result["msg"] and "Ti.ReadWrite.All" in result["msg"]
+        assert "overwrite_unseen=true" in result["msg"]
+        assert any("Ti.ReadWrite but not Ti.ReadWrite.All" in w for w in result["warnings"])
+        assert not posts(session)
+    assert store.items["9"]["action"] == "Allowed"
+
+
+def test_ti_readwrite_only_updates_its_own_indicator_and_warns():
+    store = FakeIndicators(indicator(createdBy="our-app"), hidden=[])
+    result, failed, session = run({**WANTED, "action": "Block"}, store, token=READWRITE_ONLY)
+    assert not failed and result["changed"] and posts(session)[0]["json"]["action"] == "Block"
+    assert any("cannot be seen" in w for w in result["warnings"])
+
+
+def test_overwrite_unseen_writes_and_says_whose_indicator_it_replaced():
+    store = FakeIndicators(hidden=[PORTAL])
+    store.items["9"]["indicatorValue"] = SHA256
+    result, failed, session = run({**WANTED, "overwrite_unseen": True}, store, token=READWRITE_ONLY)
+    assert not failed and result["changed"] and len(posts(session)) == 1
+    assert any("created by analyst@contoso.com" in w and "was replaced" in w for w in result["warnings"])
+    # A write that created the app's own indicator says nothing more.
+    result, failed, session = run({**WANTED, "overwrite_unseen": True}, FakeIndicators(), token=READWRITE_ONLY)
+    assert not failed and not any("was replaced" in w for w in result["warnings"])
+
+
+def test_ti_readwrite_all_sees_everything_and_gets_no_warning():
+    result, failed, _session = run(WANTED, FakeIndicators(PORTAL), token=make_jwt(roles=["Ti.ReadWrite.All", "Ti.ReadWrite"]))
+    assert not failed and result["changed"] and not result["warnings"]
+
+
+def test_absent_with_ti_readwrite_only_warns_that_it_cannot_see_others():
+    result, failed, session = run({"indicator_value": SHA256, "state": "absent"}, FakeIndicators(hidden=[PORTAL]),
+                                  token=READWRITE_ONLY)
+    assert not failed and not result["changed"] and not session.calls_to("DELETE", "")
+    assert any("nor deleted" in w for w in result["warnings"])
 
 
 def test_api_error_on_post():
