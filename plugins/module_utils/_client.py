@@ -19,6 +19,7 @@ carries the decision out):
 from __future__ import annotations
 
 import http.client
+import math
 import random
 import time
 import traceback
@@ -53,17 +54,77 @@ def api_key(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(template)}"
 
 
+PACING_STATE_VERSION = 1
+
+
+def check_pacing_state(state, option: str = "pacing_state") -> dict:
+    """The per-API entries of a pacing state handed over from an earlier run; ValueError if it is not one."""
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{option} is not a pacing state returned by an earlier task ({why}); pass the "
+                          f"{option} of the previous run's result as it is, or leave it out")
+    if not isinstance(state, dict) or state.get("version") != PACING_STATE_VERSION or not isinstance(state.get("apis"), dict):
+        raise bad(f"expected {{'version': {PACING_STATE_VERSION}, 'apis': {{...}}}}")
+    for key, entry in state["apis"].items():
+        if not isinstance(key, str) or " /" not in key or not isinstance(entry, dict):
+            raise bad(f"entry {key!r}")
+        calls = entry.get("calls", [])
+        if not isinstance(calls, list) or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in calls):
+            raise bad(f"calls of {key!r} must be a list of epoch seconds")
+        blocked = entry.get("blocked_until")
+        if blocked is not None and (isinstance(blocked, bool) or not isinstance(blocked, (int, float))):
+            raise bad(f"blocked_until of {key!r} must be epoch seconds")
+    return state["apis"]
+
+
 class RateLimiter:
-    """Sliding-window pacing per API so that a long run stays under the published limits."""
+    """Sliding-window pacing per API so that a long run stays under the published limits.
+
+    state() and load_state() hand the window from one process to the next (the role's batches are
+    separate module runs): the calls of the last hour per API in wall-clock epoch seconds, since
+    monotonic clocks do not compare across processes.
+    """
 
     def __init__(self, per_minute: int = DEFAULT_CALLS_PER_MINUTE, per_hour: int = DEFAULT_CALLS_PER_HOUR,
-                 clock=None, sleep=None) -> None:
+                 clock=None, sleep=None, wall_clock=None) -> None:
         self._windows = [(60.0, per_minute), (3600.0, per_hour)]
         self._calls: dict[str, deque] = {}
         self._blocked_until: dict[str, float] = {}
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
+        self._wall = wall_clock or time.time
         self.waited = 0.0
+
+    def state(self) -> dict:
+        """The calls of the last hour (at most the larger limit) and any Retry-After block, per API, as epoch seconds."""
+        now, wall = self._clock(), self._wall()
+        keep = max(limit for _span, limit in self._windows)
+        apis = {}
+        for key, calls in self._calls.items():
+            recent = [t for t in calls if t > now - 3600.0]
+            recent = recent[len(recent) - keep:] if keep else []
+            entry: dict = {}
+            if recent:
+                # Rounded up to the millisecond: a slot is never freed earlier than it was here.
+                entry["calls"] = [math.ceil((wall - (now - t)) * 1000) / 1000 for t in recent]
+            blocked = self._blocked_until.get(key, 0.0)
+            if blocked > now:
+                entry["blocked_until"] = math.ceil((wall + blocked - now) * 1000) / 1000
+            if entry:
+                apis[key] = entry
+        return {"version": PACING_STATE_VERSION, "apis": apis}
+
+    def load_state(self, state: dict | None) -> None:
+        """Take over the window of an earlier run (see state()); calls older than an hour are dropped."""
+        if not state:
+            return
+        now, wall = self._clock(), self._wall()
+        for key, entry in check_pacing_state(state).items():
+            # A time ahead of our wall clock (clocks differ) counts as now: never earlier than it was.
+            handed = [now - max(wall - t, 0.0) for t in entry.get("calls", []) if wall - t < 3600.0]
+            self._calls[key] = deque(sorted([*self._calls.get(key, ()), *handed]))
+            blocked = entry.get("blocked_until")
+            if blocked is not None and blocked > wall:
+                self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), now + blocked - wall)
 
     def delay(self, key: str) -> float:
         now = self._clock()
@@ -347,6 +408,29 @@ class RetryPolicy:
                                                    status=status, code="InvalidResponse"))
 
 
+class ProgressingClock:
+    """A monotonic clock that always moves at least as far as the sleeps taken on it.
+
+    With a sleep that does not pass time (patched in a test, or a clock that stands still), every deadline,
+    pacing window and Retry-After would otherwise never be reached and a loop would spin for ever; here each
+    sleep of s seconds moves the clock by at least s, so every wait loop progresses towards its deadline."""
+
+    def __init__(self, clock, sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._offset = 0.0
+
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        before = self._clock()
+        self._sleep(seconds)
+        missing = seconds - (self._clock() - before)
+        if missing > 0:
+            self._offset += missing
+
+
 class DefenderClient:
     """Calls the API with a token from a TokenProvider; see the module docstring for the retry policy."""
 
@@ -357,8 +441,9 @@ class DefenderClient:
         self.tokens = token_provider
         self.session = session
         self.resource = resource  # the token audience the API expects (for the 403 hint)
-        self._clock = clock or time.monotonic
-        self._sleep = sleep or time.sleep
+        self._time = ProgressingClock(clock or time.monotonic, sleep or time.sleep)
+        self._clock = self._time.now
+        self._sleep = self._time.sleep
         self.policy = RetryPolicy(retry_timeout, max_attempts, backoff_base, clock=self._clock)
         self.limiter = RateLimiter(calls_per_minute, calls_per_hour, clock=self._clock, sleep=self._sleep)
         self.stats: Counter = Counter()

@@ -14,6 +14,7 @@ from ansible_collections.secops.defender.plugins.module_utils._client import (
     RateLimiter,
     api_key,
     build_session,
+    check_pacing_state,
 )
 from ansible_collections.secops.defender.plugins.module_utils._errors import AmbiguousRequestError, DefenderError
 from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession, ScriptedHandler, error
@@ -77,6 +78,83 @@ def test_rate_limiter_hourly_budget():
         clock.now += 61
     limiter.acquire("A")
     assert clock.sleeps and sum(clock.sleeps) == pytest.approx(3600 - 5 * 61)
+
+
+class Wall:
+    """A fake wall clock (epoch seconds) that moves with a Clock, from its own origin."""
+
+    def __init__(self, clock: Clock, epoch: float = 1_767_225_600.0) -> None:
+        self.clock = clock
+        self.offset = epoch - clock.now
+
+    def __call__(self) -> float:
+        return self.clock.now + self.offset
+
+
+def test_pacing_state_hands_the_window_to_the_next_process():
+    # Each batch of the role is a module run of its own: without the previous batch's window, its first
+    # call met the service's window and was answered 429 once per batch.
+    first_clock = Clock()
+    first_wall = Wall(first_clock)
+    first = RateLimiter(per_minute=3, per_hour=100, clock=first_clock, sleep=first_clock.sleep, wall_clock=first_wall)
+    for _call in range(3):
+        first.acquire("POST /api/machines/{id}/StopAndQuarantineFile")
+        first_clock.now += 1.0
+    state = first.state()
+    assert state["version"] == 1 and len(state["apis"]["POST /api/machines/{id}/StopAndQuarantineFile"]["calls"]) == 3
+
+    # The next process: another monotonic origin, the same wall clock, 5 s later.
+    second_clock = Clock()
+    second_clock.now = 50.0
+    wall = Wall(second_clock, epoch=first_wall() + 5.0)
+    second = RateLimiter(per_minute=3, per_hour=100, clock=second_clock, sleep=second_clock.sleep, wall_clock=wall)
+    second.load_state(state)
+    second.acquire("POST /api/machines/{id}/StopAndQuarantineFile")
+    # The first call was made 8 s before this one: the slot frees 52 s from now, not at once.
+    assert second_clock.sleeps == [pytest.approx(52.0, abs=0.002)]
+    second.acquire("GET /api/machineactions")  # another API is not held back
+    assert len(second_clock.sleeps) == 1
+
+
+def test_pacing_state_rounds_up_and_drops_what_no_longer_counts():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=2, per_hour=3, clock=clock, sleep=clock.sleep, wall_clock=lambda: 1000.0004 + clock.now)
+    for _call in range(5):
+        limiter.acquire("A")
+        clock.now += 3000.0  # the hourly budget: each call waits for the oldest to leave the hour
+    calls = limiter.state()["apis"]["A"]["calls"]
+    assert len(calls) <= 3 and all(t > 1000.0004 + clock.now - 3600 for t in calls)
+    assert all(round(t * 1000) == t * 1000 for t in calls)  # whole milliseconds, rounded up
+
+    fresh_clock = Clock()
+    fresh = RateLimiter(per_minute=2, per_hour=3, clock=fresh_clock, sleep=fresh_clock.sleep, wall_clock=lambda: 10_000.0)
+    fresh.load_state({"version": 1, "apis": {"GET /x": {"calls": [1.0, 9_999.0, 20_000.0]}}})  # old, recent, ahead
+    assert list(fresh._calls["GET /x"]) == [fresh_clock.now - 1.0, fresh_clock.now]  # pylint: disable=protected-access
+
+
+def test_pacing_state_carries_a_retry_after_block():
+    clock = Clock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, wall_clock=lambda: 5000.0 + clock.now)
+    limiter.acquire("POST /api/indicators")
+    limiter.block("POST /api/indicators", 30.0)
+    state = limiter.state()
+    assert state["apis"]["POST /api/indicators"] == {"blocked_until": 5000.0 + clock.now + 30.0}
+
+    later = Clock()
+    successor = RateLimiter(clock=later, sleep=later.sleep, wall_clock=lambda: 5000.0 + clock.now + 10.0 + (later.now - 1000.0))
+    successor.load_state(state)
+    successor.acquire("POST /api/indicators")
+    assert later.sleeps == [pytest.approx(20.0)]
+
+
+@pytest.mark.parametrize("state", [
+    [], {"apis": {}}, {"version": 2, "apis": {}}, {"version": 1, "apis": []},
+    {"version": 1, "apis": {"nokey": {}}}, {"version": 1, "apis": {"GET /x": {"calls": ["1"]}}},
+    {"version": 1, "apis": {"GET /x": {"calls": [True]}}}, {"version": 1, "apis": {"GET /x": {"blocked_until": "soon"}}},
+])
+def test_a_bad_pacing_state_is_refused(state):
+    with pytest.raises(ValueError, match="pacing_state is not a pacing state returned by an earlier task"):
+        check_pacing_state(state)
 
 
 def test_rate_limiter_counts_a_call_from_its_answer():
@@ -468,3 +546,14 @@ def test_a_403_for_a_token_of_another_audience_says_so():
         client.get("/api/machines")
     assert "audience is https://graph.microsoft.com" in str(info.value)
     assert "expects https://api.securitycenter.microsoft.com" in str(info.value)
+
+
+def test_with_a_sleep_that_passes_no_time_every_wait_still_reaches_its_deadline():
+    """The 1.0.0 unit suite hung until killed: time.sleep was patched and the clock stood still."""
+    session = FakeSession(ScriptedHandler([], lambda call: error(429, "TooManyRequests", headers={"Retry-After": "100"})))
+    client = DefenderClient(API, StaticTokenProvider("tok"), session, clock=lambda: 5.0, sleep=lambda s: None,
+                            retry_timeout=300, calls_per_minute=2)
+    with pytest.raises(DefenderError) as info:
+        client.get("/api/machineactions")
+    assert info.value.status == 429 and len(session.calls) == 3  # at 0, 100 and 200 s; 300 s is the deadline
+    assert client.clock() == pytest.approx(5.0 + 200)
