@@ -99,6 +99,15 @@ options:
         for a tenant-wide response prefer a C(BlockAndRemediate) file indicator.
     type: int
     default: 1000
+  pacing_state:
+    description:
+      - The RV(pacing_state) of the previous run of this module, to carry its rate-limit window on. The calls it made
+        in the last hour per API are counted as if made by this run, so its first calls wait for a free slot instead
+        of meeting the service's window (a C(429) each time). The role C(secops.defender.quarantine_file) hands it
+        from each batch to the next.
+      - The times are wall-clock epoch seconds, so hand it on from a run on the same controller.
+    type: dict
+    version_added: 2.0.0
 extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.auth.pacing
@@ -339,6 +348,14 @@ api_calls:
   description: HTTP calls made, per API and for tokens, retries on throttling (C(429)) included.
   returned: always
   type: dict
+pacing_state:
+  description:
+    - The calls this run (and the run whose O(pacing_state) it was given) made in the last hour, per API, in
+      wall-clock epoch seconds, and any C(Retry-After) still to wait. Pass it as O(pacing_state) to the next run.
+  returned: always, once the options are accepted
+  type: dict
+  version_added: 2.0.0
+  sample: {"version": 1, "apis": {"POST /api/machines/{id}/StopAndQuarantineFile": {"calls": [1767225600.125, 1767225600.377]}}}
 ansible_facts:
   description: Facts set for later tasks on the same host.
   returned: when O(machine_id) is used and an action exists or was created
@@ -361,7 +378,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     utcnow,
 )
 from ansible_collections.secops.defender.plugins.module_utils._auth import STOP_AND_QUARANTINE_ROLES
-from ansible_collections.secops.defender.plugins.module_utils._client import applies_to_all
+from ansible_collections.secops.defender.plugins.module_utils._client import applies_to_all, check_pacing_state
 from ansible_collections.secops.defender.plugins.module_utils._errors import AmbiguousRequestError, DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._machines import get_machine, machines_with_file
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule, snake_action
@@ -397,6 +414,8 @@ def validated_inputs(module) -> dict:
                                       else parse_duration(within, "skip_if_succeeded_within"))
         validate_positive(params["wait_timeout"], "wait_timeout")
         validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
+        if params["pacing_state"] is not None:
+            check_pacing_state(params["pacing_state"])
     except ValueError as exc:
         module.fail(msg=str(exc))
     return inputs
@@ -415,6 +434,7 @@ class Outcome:
         self.not_sent: list = []  # devices never sent because an error applied to every device
         self.would_fail: list = []  # check mode: devices a real run would fail on
         self.possibly_created = False  # an ambiguous write whose outcome is unknown
+        self.limiter = None  # the client's RateLimiter, whose window is handed to the next run (pacing_state)
 
     @property
     def changed(self) -> bool:
@@ -423,6 +443,8 @@ class Outcome:
     def render(self) -> dict:
         result = {"changed": self.changed, "created_machine_ids": list(self.created),
                   "existing_machine_ids": sorted(set(self.existing))}
+        if self.limiter is not None:
+            result["pacing_state"] = self.limiter.state()
         if self.single:
             action = snake_action(next(iter(self.actions.values()), None))
             if action:
@@ -522,6 +544,8 @@ def run(module: DefenderModule) -> None:
     outcome = Outcome(module.params["machine_id"] is not None, inputs["machine_ids"])
     module.outcome_hook = outcome.render
     client = module.client
+    client.limiter.load_state(module.params["pacing_state"])
+    outcome.limiter = client.limiter
     module.require_roles(STOP_AND_QUARANTINE_ROLES, "stop and quarantine files")
 
     succeeded_since = None
@@ -593,6 +617,7 @@ def main():
             "cancel_on_timeout": {"type": "bool", "default": False},
             "skip_if_succeeded_within": {"type": "str", "default": DEFAULT_SUCCEEDED_WITHIN},
             "max_machines": {"type": "int", "default": 1000},
+            "pacing_state": {"type": "dict"},
         },
         mutually_exclusive=[("machine_id", "machine_ids")],
         required_one_of=[("machine_id", "machine_ids")],
