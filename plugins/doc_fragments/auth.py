@@ -6,7 +6,8 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     """Authentication and connection options shared by every module (plugins/module_utils/_module.py);
-    PACING adds the rate-limit and retry options of the modules that call the API."""
+    PACING adds the rate-limit and retry options of the modules that call the API; PLUGINS adds, for
+    plugins (the machines inventory), where else each option is read from (env, ansible.cfg, variables)."""
 
     DOCUMENTATION = r"""
 options:
@@ -146,8 +147,6 @@ requirements:
   - requests
   - msal (for every O(auth_method) but V(access_token); managed identity needs msal 1.29 or later)
 notes:
-  - Every option of this group can be set once for all modules of the collection with
-    C(module_defaults) and C(group/secops.defender.defender).
   - Secrets (O(client_secret), O(client_certificate_password), O(access_token), O(proxy)) are never returned or logged.
 """
 
@@ -177,4 +176,203 @@ options:
 notes:
   - Defender's API allows 100 calls per minute and 1,500 per hour per API and app; O(calls_per_minute) and
     O(calls_per_hour) pace this task's calls under those limits.
+"""
+
+    # Plugins (the machines inventory) read their options through get_option, so each option also has
+    # its env var (the same name as the modules' env fallback), an ansible.cfg entry and a variable.
+    # tests/unit/test_connection_options.py keeps these names equal to DEFENDER_AUTH_ARGSPEC.
+    PLUGINS = r"""
+options:
+  tenant_id:
+    env:
+      - name: AZURE_TENANT_ID
+    ini:
+      - section: secops_defender
+        key: tenant_id
+        version_added: 2.1.0
+    vars:
+      - name: defender_tenant_id
+        version_added: 2.1.0
+  client_id:
+    env:
+      - name: AZURE_CLIENT_ID
+    ini:
+      - section: secops_defender
+        key: client_id
+        version_added: 2.1.0
+    vars:
+      - name: defender_client_id
+        version_added: 2.1.0
+  client_secret:
+    env:
+      - name: AZURE_CLIENT_SECRET
+    ini:
+      - section: secops_defender
+        key: client_secret
+        version_added: 2.1.0
+    vars:
+      - name: defender_client_secret
+        version_added: 2.1.0
+  client_certificate_path:
+    env:
+      - name: AZURE_CLIENT_CERTIFICATE_PATH
+    ini:
+      - section: secops_defender
+        key: client_certificate_path
+        version_added: 2.1.0
+    vars:
+      - name: defender_client_certificate_path
+        version_added: 2.1.0
+  client_certificate_password:
+    env:
+      - name: AZURE_CLIENT_CERTIFICATE_PASSWORD
+    ini:
+      - section: secops_defender
+        key: client_certificate_password
+        version_added: 2.1.0
+    vars:
+      - name: defender_client_certificate_password
+        version_added: 2.1.0
+  client_certificate_thumbprint:
+    ini:
+      - section: secops_defender
+        key: client_certificate_thumbprint
+        version_added: 2.1.0
+    vars:
+      - name: defender_client_certificate_thumbprint
+        version_added: 2.1.0
+  access_token:
+    env:
+      - name: DEFENDER_ACCESS_TOKEN
+    ini:
+      - section: secops_defender
+        key: access_token
+        version_added: 2.1.0
+    vars:
+      - name: defender_access_token
+        version_added: 2.1.0
+  token_cache_path:
+    env:
+      - name: DEFENDER_TOKEN_CACHE_PATH
+    ini:
+      - section: secops_defender
+        key: token_cache_path
+        version_added: 2.1.0
+    vars:
+      - name: defender_token_cache_path
+        version_added: 2.1.0
+  auth_method:
+    env:
+      - name: DEFENDER_AUTH_METHOD
+    ini:
+      - section: secops_defender
+        key: auth_method
+        version_added: 2.1.0
+    vars:
+      - name: defender_auth_method
+        version_added: 2.1.0
+  managed_identity_client_id:
+    env:
+      - name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID
+    ini:
+      - section: secops_defender
+        key: managed_identity_client_id
+        version_added: 2.1.0
+    vars:
+      - name: defender_managed_identity_client_id
+        version_added: 2.1.0
+  federated_token_file:
+    env:
+      - name: AZURE_FEDERATED_TOKEN_FILE
+    ini:
+      - section: secops_defender
+        key: federated_token_file
+        version_added: 2.1.0
+    vars:
+      - name: defender_federated_token_file
+        version_added: 2.1.0
+  cloud:
+    env:
+      - name: DEFENDER_CLOUD
+    ini:
+      - section: secops_defender
+        key: cloud
+        version_added: 2.1.0
+    vars:
+      - name: defender_cloud
+        version_added: 2.1.0
+  api_url:
+    env:
+      - name: DEFENDER_API_URL
+    ini:
+      - section: secops_defender
+        key: api_url
+        version_added: 2.1.0
+    vars:
+      - name: defender_api_url
+        version_added: 2.1.0
+  authority_url:
+    env:
+      - name: DEFENDER_AUTHORITY_URL
+    ini:
+      - section: secops_defender
+        key: authority_url
+        version_added: 2.1.0
+    vars:
+      - name: defender_authority_url
+        version_added: 2.1.0
+  scope:
+    env:
+      - name: DEFENDER_SCOPE
+    ini:
+      - section: secops_defender
+        key: scope
+        version_added: 2.1.0
+    vars:
+      - name: defender_scope
+        version_added: 2.1.0
+  validate_certs:
+    env:
+      - name: DEFENDER_VALIDATE_CERTS
+    ini:
+      - section: secops_defender
+        key: validate_certs
+        version_added: 2.1.0
+    vars:
+      - name: defender_validate_certs
+        version_added: 2.1.0
+  ca_path:
+    env:
+      - name: DEFENDER_CA_PATH
+    ini:
+      - section: secops_defender
+        key: ca_path
+        version_added: 2.1.0
+    vars:
+      - name: defender_ca_path
+        version_added: 2.1.0
+  proxy:
+    env:
+      - name: DEFENDER_PROXY
+    ini:
+      - section: secops_defender
+        key: proxy
+        version_added: 2.1.0
+    vars:
+      - name: defender_proxy
+        version_added: 2.1.0
+  timeout:
+    env:
+      - name: DEFENDER_TIMEOUT
+    ini:
+      - section: secops_defender
+        key: timeout
+        version_added: 2.1.0
+    vars:
+      - name: defender_timeout
+        version_added: 2.1.0
+notes:
+  - Plugins do not take C(module_defaults), which applies to modules only. Each option is read from, in this
+    order, the plugin's configuration file, an extra variable (C(-e defender_<option>=...)), its environment
+    variable, and the C([secops_defender]) section of C(ansible.cfg).
 """

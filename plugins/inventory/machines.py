@@ -20,9 +20,14 @@ description:
     controller (C(delegate_to) V(localhost)), with the module's O(secops.defender.defender_stop_quarantine#module:machine_id)
     set to the host variable C(mde_machine_id).
   - The configuration file name must end in C(defender_machines.yml) or C(defender_machines.yaml).
-  - Uses the same authentication and connection options as the modules. Each of them falls back to the
-    environment variable named in its description (C(AZURE_TENANT_ID), C(AZURE_CLIENT_ID), C(AZURE_CLIENT_SECRET),
-    C(DEFENDER_API_URL), ...) when the configuration file does not set it.
+  - Uses the same authentication and connection options as the modules. An option the configuration file does
+    not set is read from an extra variable (C(defender_tenant_id), ...), then from the same environment variable
+    as for the modules (C(AZURE_TENANT_ID), C(AZURE_CLIENT_ID), C(AZURE_CLIENT_SECRET), C(DEFENDER_API_URL), ...),
+    then from the C([secops_defender]) section of C(ansible.cfg). C(module_defaults) does not apply to inventory plugins.
+  - When Defender cannot be read (a wrong secret, a missing permission, no connection) the plugin fails with the
+    cause. Ansible then shows it as a warning and goes on with an empty inventory unless inventory failures are
+    fatal; set C(unparsed_is_failed=true) in the C([inventory]) section of C(ansible.cfg) (or
+    E(ANSIBLE_INVENTORY_UNPARSED_FAILED=true)) so that such a run stops instead of matching no hosts.
   - Needs the application permission C(Machine.Read.All) (or C(Machine.ReadWrite.All)).
 author:
   - secops.defender contributors (@secops)
@@ -71,6 +76,7 @@ options:
     default: true
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.plugins
   - constructed
   - inventory_cache
 notes:
@@ -114,6 +120,16 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/defender-inventory
 cache_timeout: 3600
 
+# ansible.cfg -- fail the run when Defender cannot be read, and set options once for every inventory file
+# (keep the secret in the environment, AZURE_CLIENT_SECRET, or in the file through a vault lookup):
+# [inventory]
+# unparsed_is_failed = true
+#
+# [secops_defender]
+# tenant_id = 00000000-0000-0000-0000-000000000000
+# client_id = 11111111-1111-1111-1111-111111111111
+# cloud = gcc_high
+
 # And a play over one group (the devices are not SSH targets: act from localhost):
 # - hosts: mde_os_windows10
 #   gather_facts: false
@@ -126,17 +142,14 @@ cache_timeout: 3600
 #       delegate_to: localhost
 """
 
-import os
-
-from ansible.config.manager import ensure_type
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError, MissingLibraryError
 from ansible_collections.secops.defender.plugins.module_utils._factory import build_client
 from ansible_collections.secops.defender.plugins.module_utils._machines import is_duplicate, list_machines
-from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
+from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC, PACING_OPTIONS
 from ansible_collections.secops.defender.plugins.module_utils._validate import odata_string
 
 HOSTVAR_PREFIX = "mde_"
@@ -197,31 +210,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(machines)
 
     def _connection_params(self, config: dict) -> dict:
-        """The auth/connection options; an option the file leaves out falls back to its environment variable."""
+        """The auth/connection options as Ansible resolved them: the file, extra vars, env, ansible.cfg."""
         params = {}
-        for name, spec in DEFENDER_AUTH_ARGSPEC.items():
+        for name in DEFENDER_AUTH_ARGSPEC:
+            if name in PACING_OPTIONS:
+                continue  # one list call per 10,000 devices: the client's default pacing is enough
             value = self.get_option(name)
-            env_names = spec.get("fallback", (None, []))[1]
-            if name not in config:
-                from_env = next((os.environ[e] for e in env_names if os.environ.get(e)), None)
-                if from_env is not None:
-                    value = ensure_type(from_env, spec["type"])
-            if isinstance(value, str) and self.templar.is_template(value):
+            # Only the configuration file may hold templates (e.g. a vault lookup); a secret that comes from
+            # the environment or a variable is taken as it is.
+            if name in config and isinstance(value, str) and self.templar.is_template(value):
                 value = self.templar.template(value)
             params[name] = value
         return params
 
     def _fetch(self, config: dict) -> list:
+        # AnsibleParserError is what the inventory manager reports as this source's failure (with the cause), and
+        # what unparsed_is_failed turns into a failed run.
         try:
             client = build_client(self._connection_params(config), warn=self.display.warning)
             flt = machines_filter(self.get_option("health_status"), self.get_option("os_platform"),
                                   self.get_option("machine_tags"), self.get_option("odata_filter"))
             return list_machines(client, flt)
         except (ValueError, DefenderError) as exc:
-            raise AnsibleError(f"Cannot read Defender for Endpoint devices: {exc}") from None
+            raise AnsibleParserError(f"secops.defender.machines: cannot read the Defender for Endpoint devices: {exc}") from None
         except MissingLibraryError as exc:
-            raise AnsibleError(f"The secops.defender.machines inventory needs the Python library {exc.library}: "
-                               "install it in the Python that runs Ansible") from None
+            raise AnsibleParserError(f"secops.defender.machines needs the Python library {exc.library}: "
+                                     "install it in the Python that runs Ansible") from None
 
     def _populate(self, machines: list) -> None:
         strict = self.get_option("strict")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The secops.defender.machines inventory plugin against the emulator: groups, filters, host vars,
-# a play over a keyed group, env fallbacks for the credentials, and caching.
+# a play over a keyed group, options from the environment, ansible.cfg and extra vars, caching, and a
+# failed read (wrong secret) with and without unparsed_is_failed.
 set -eux
 
 python=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
@@ -110,3 +111,38 @@ api_url: http://api.example.com
 YAML
 if ansible-inventory -i "$work/bad.defender_machines.yml" --list > "$work/bad.out" 2>&1; then :; fi
 grep -q "api_url uses http://" "$work/bad.out"
+
+# --- options the Ansible way: ansible.cfg [secops_defender] and extra vars, with nothing in the environment
+plain=$work/plain.defender_machines.yml
+printf 'plugin: secops.defender.machines\nkeyed_groups:\n  - key: mde_os_platform | lower\n    prefix: mde_os\n' > "$plain"
+cat > "$work/ansible.cfg" <<INI
+[secops_defender]
+tenant_id = $AZURE_TENANT_ID
+client_id = $AZURE_CLIENT_ID
+api_url = $DEFENDER_API_URL
+authority_url = $DEFENDER_AUTHORITY_URL
+ca_path = $DEFENDER_CA_PATH
+INI
+secret=$AZURE_CLIENT_SECRET
+saved_env=$(export -p | grep -E ' (AZURE|DEFENDER)_[A-Z_]+=' || true)
+unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET DEFENDER_API_URL DEFENDER_AUTHORITY_URL DEFENDER_CA_PATH
+ANSIBLE_CONFIG=$work/ansible.cfg ansible-inventory -i "$plain" -e "defender_client_secret=$secret" --list --output "$work/cfg.json"
+expect_groups "$work/cfg.json" "mde_os_linux: lnx-01.contoso.local"
+# The same run with the secret in the environment instead of an extra var.
+AZURE_CLIENT_SECRET=$secret ANSIBLE_CONFIG=$work/ansible.cfg ansible-inventory -i "$plain" --list --output "$work/cfg-env.json"
+expect_groups "$work/cfg-env.json" "mde_os_linux: lnx-01.contoso.local"
+eval "$saved_env"
+
+# --- a wrong secret: the cause is shown; by default Ansible goes on with an empty inventory (rc 0), with
+# unparsed_is_failed (what docs/awx.md and docs/troubleshooting.md tell runbook users to set) the run fails.
+AZURE_CLIENT_SECRET=wrong-secret ansible-inventory -i "$plain" --graph > "$work/wrong.out" 2>&1
+cat "$work/wrong.out"
+grep -q "cannot read the Defender for Endpoint devices: .*AADSTS7000215" "$work/wrong.out"
+if grep -q "wrong-secret" "$work/wrong.out"; then echo "the secret must not be shown"; exit 1; fi
+rc=0
+AZURE_CLIENT_SECRET=wrong-secret ANSIBLE_INVENTORY_UNPARSED_FAILED=true \
+    ansible-playbook -i "$plain" quarantine_group.yml > "$work/wrong-play.out" 2>&1 || rc=$?
+cat "$work/wrong-play.out"
+[ "$rc" != 0 ] || { echo "a failed inventory must fail the run with unparsed_is_failed"; exit 1; }
+grep -q "AADSTS7000215" "$work/wrong-play.out"
+if grep -q "wrong-secret" "$work/wrong-play.out"; then echo "the secret must not be shown"; exit 1; fi

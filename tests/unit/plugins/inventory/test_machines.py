@@ -3,21 +3,28 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
-from ansible.errors import AnsibleError
+from ansible import constants as C
+from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.inventory import get_cache_plugin
 
 from ansible_collections.secops.defender.plugins.inventory.machines import InventoryModule, machines_filter
-from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
 from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession
 
 API = "https://api.test"
+PLUGIN = "secops.defender.machines"
+# The directory above ansible_collections/, for ansible-doc.
+COLLECTIONS_PATH = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 7))
 ENV_NAMES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "DEFENDER_ACCESS_TOKEN", "DEFENDER_API_URL",
-             "DEFENDER_AUTHORITY_URL", "DEFENDER_CA_PATH", "DEFENDER_VALIDATE_CERTS", "DEFENDER_CALLS_PER_MINUTE")
+             "DEFENDER_AUTHORITY_URL", "DEFENDER_CA_PATH", "DEFENDER_VALIDATE_CERTS", "DEFENDER_CALLS_PER_MINUTE",
+             "DEFENDER_CLOUD", "DEFENDER_AUTH_METHOD", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE")
 
 
 def machine(number, name, **extra):
@@ -37,8 +44,23 @@ FLEET = [
 ]
 
 
+@pytest.fixture(scope="module")
+def plugin_options():
+    """The plugin's options exactly as Ansible documents and resolves them (doc fragments merged by ansible-doc).
+
+    A plain pytest run has no collection loader for inventory_loader, so the definitions come from ansible-doc and
+    are registered with Ansible's config manager, which then resolves file, extra vars, env and defaults itself."""
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1")
+    out = subprocess.run([ansible_doc, "-t", "inventory", "--json", PLUGIN], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    options = json.loads(out)[PLUGIN]["doc"]["options"]
+    C.config.initialize_plugin_configuration_definitions("inventory", PLUGIN, options)
+    return options
+
+
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
+def clean_env(monkeypatch, plugin_options):  # pylint: disable=unused-argument - registers the option definitions
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
 
@@ -50,36 +72,19 @@ def session():
         yield fake
 
 
-# The documented defaults (plugin, constructed and inventory_cache fragments). The plugin is built directly:
-# a plain pytest run has no collection loader for inventory_loader; integration tests cover option loading.
-DEFAULTS = {
-    **{name: spec.get("default") for name, spec in DEFENDER_AUTH_ARGSPEC.items()},
-    "hostnames": ["computerDnsName", "id"], "health_status": None, "os_platform": None, "machine_tags": None,
-    "odata_filter": None, "exclude_duplicates": True, "strict": False, "compose": {}, "groups": {}, "keyed_groups": [],
-    "leading_separator": True, "use_extra_vars": False, "cache": False, "cache_plugin": "memory",
-    "cache_timeout": 3600, "cache_connection": None, "cache_prefix": "ansible_inventory_",
-}
+def new_plugin() -> InventoryModule:
+    plugin = InventoryModule()
+    plugin._load_name = PLUGIN  # what inventory_loader sets; the option definitions are registered under it
+    return plugin
 
 
-class Plugin(InventoryModule):
-    def _read_config_data(self, path):
-        try:  # ansible-core 2.19+: the file's strings may be templates, as in BaseInventoryPlugin._read_config_data
-            config = self.loader.load_from_file(path, cache="none", trusted_as_template=True)
-        except TypeError:
-            config = self.loader.load_from_file(path, cache="none")
-        self._options = {**DEFAULTS, **{k: v for k, v in config.items() if k != "plugin"}}
-        if self._options["cache"]:
-            self._cache = get_cache_plugin(self._options["cache_plugin"], _uri=self._options["cache_connection"],
-                                           _timeout=self._options["cache_timeout"])
-        return config
-
-
-def run(tmp_path, text: str, cache: bool = False, name: str = "test.defender_machines.yml"):
+def run(tmp_path, text: str, cache: bool = False, name: str = "test.defender_machines.yml", extra_vars=None):
     path = tmp_path / name
     path.write_text("plugin: secops.defender.machines\n" + text)
-    plugin = Plugin()
+    plugin = new_plugin()
     inventory = InventoryData()
-    plugin.parse(inventory, DataLoader(), str(path), cache=cache)
+    with mock.patch("ansible.plugins.inventory.load_extra_vars", return_value=dict(extra_vars or {})):
+        plugin.parse(inventory, DataLoader(), str(path), cache=cache)
     if plugin.get_option("cache"):
         plugin.update_cache_if_changed()
     return inventory
@@ -160,6 +165,32 @@ def test_the_file_wins_over_the_environment(tmp_path, session, monkeypatch):
     assert session.calls[0]["url"] == f"{API}/api/machines"
 
 
+def test_extra_vars_set_what_the_file_leaves_out_and_win_over_the_environment(tmp_path, session, monkeypatch):
+    monkeypatch.setenv("DEFENDER_API_URL", "https://env.test")
+    monkeypatch.setenv("DEFENDER_ACCESS_TOKEN", "from-env")
+    run(tmp_path, "", extra_vars={"defender_api_url": API, "defender_access_token": "from-var"})
+    assert session.calls[0]["url"] == f"{API}/api/machines"
+    assert session.calls[0]["headers"]["Authorization"] == "Bearer from-var"
+    run(tmp_path, "access_token: from-file\n", extra_vars={"defender_api_url": API, "defender_access_token": "from-var"})
+    assert session.calls[1]["headers"]["Authorization"] == "Bearer from-file"
+
+
+def test_a_template_in_the_file_is_rendered_but_a_secret_from_the_environment_is_not(tmp_path, session, monkeypatch):
+    monkeypatch.setenv("DEFENDER_API_URL", API)
+    run(tmp_path, "access_token: \"{{ 'ren' ~ 'dered' }}\"\n")
+    assert session.calls[0]["headers"]["Authorization"] == "Bearer rendered"
+    monkeypatch.setenv("DEFENDER_ACCESS_TOKEN", "{{ not-a-template }}")
+    run(tmp_path, "")
+    assert session.calls[1]["headers"]["Authorization"] == "Bearer {{ not-a-template }}"
+
+
+def test_the_options_are_those_of_the_modules_with_their_env_vars(plugin_options):
+    assert plugin_options["client_secret"]["env"] == [{"name": "AZURE_CLIENT_SECRET"}]
+    assert plugin_options["client_secret"]["vars"][0]["name"] == "defender_client_secret"
+    assert plugin_options["tenant_id"]["ini"][0] == {"section": "secops_defender", "key": "tenant_id", "version_added": "2.1.0",
+                                                     "version_added_collection": "secops.defender"}
+
+
 def test_cache_serves_the_second_run(tmp_path, session):
     config = (f"api_url: {API}\naccess_token: tok\ncache: true\ncache_plugin: jsonfile\n"
               f"cache_connection: {tmp_path / 'cache'}\ncache_timeout: 600\n")
@@ -180,15 +211,23 @@ def test_a_tenant_without_devices_is_an_empty_inventory(tmp_path):
     assert not inventory.hosts
 
 
-def test_api_error_is_an_ansible_error_with_the_reason(tmp_path):
+def test_api_error_is_a_parser_error_with_the_reason(tmp_path):
+    # A parser error is what the inventory manager reports as this source's failure, and what unparsed_is_failed
+    # turns into a failed run (tests/integration/targets/inventory_machines shows both).
     body = {"error": {"code": "Forbidden", "message": "Missing application roles", "target": "req-9"}}
     fake = FakeSession(lambda call: FakeResponse(403, body))
     with mock.patch("ansible_collections.secops.defender.plugins.module_utils._factory.build_session", return_value=fake):
-        with pytest.raises(AnsibleError, match=r"Cannot read Defender for Endpoint devices: .*HTTP 403.*req-9"):
+        with pytest.raises(AnsibleParserError, match=r"cannot read the Defender for Endpoint devices: .*HTTP 403.*req-9"):
             run(tmp_path, f"api_url: {API}\naccess_token: tok\n")
 
 
 def test_bad_option_fails_before_any_request(tmp_path, session):
-    with pytest.raises(AnsibleError, match="api_url uses http://"):
+    with pytest.raises(AnsibleParserError, match="api_url uses http://"):
         run(tmp_path, "api_url: http://api.example.com\naccess_token: tok\n")
+    assert session.calls == []
+
+
+def test_no_credentials_is_a_parser_error_that_says_what_to_set(tmp_path, session):
+    with pytest.raises(AnsibleParserError, match="No credentials"):
+        run(tmp_path, f"api_url: {API}\n")
     assert session.calls == []
