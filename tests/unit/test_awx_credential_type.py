@@ -1,36 +1,44 @@
 # Copyright: (c) 2026, secops.defender contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""extensions/awx/credential_type.yml against the modules' own argument spec.
+"""extensions/awx/credential_type.yml, rendered by AWX's own injection code, against the modules.
 
-The credential type is useful only if what the controller injects is what the modules read:
-every env var must be an env fallback of DEFENDER_AUTH_ARGSPEC, every field must reach an
-injector, and secrets must be marked secret. The rendering tests copy what the controller
-does (awx/main/models/credential/__init__.py, CredentialType.inject_credential): only fields
-with a value are in the template namespace, the file is always written, and every env var is
-always set, possibly to an empty string.
+The credential type is useful only if what the controller injects is what the modules read. The
+rendering is AWX's: ``inject_credential`` from awx-plugins.interfaces, the code the controller calls
+for every credential of a job (awx/main/models/credential.py delegates to it). For each way a user
+fills the credential in (client secret, certificate, workload identity token file, nothing: the
+execution node's managed identity) the injected environment is fed to the modules' own argument spec
+and auth method choice. The names themselves are checked against the one table of connection options
+in tests/unit/test_connection_options.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 
 import pytest
 import yaml
-from jinja2 import StrictUndefined, meta
+from awx_plugins.interfaces._temporary_private_api import ManagedCredentialType
+from awx_plugins.interfaces._temporary_private_credential_api import Credential
+from awx_plugins.interfaces._temporary_private_inject_api import inject_credential
+from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import build_token_provider
+from ansible_collections.secops.defender.plugins.module_utils._auth import choose_auth_method
 from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
 
 CREDENTIAL_TYPE = os.path.join(os.path.dirname(__file__), "..", "..", "extensions", "awx", "credential_type.yml")
+HIDDEN = "*" * 10  # what AWX stores instead of a secret in the job's environment (safe_env)
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"
 
 # The controller's JSON schema for a field (awx/main/fields.py, CredentialTypeInputField):
 # additionalProperties is false, so any other key is refused when the type is created.
 FIELD_KEYS = {"id", "label", "type", "format", "choices", "help_text", "multiline", "secret", "ask_at_runtime", "default"}
 FIELD_ID = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
+ENV_NAME = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
 
 
 @pytest.fixture(scope="module")
@@ -44,88 +52,45 @@ def fields(credential_type):
     return {field["id"]: field for field in credential_type["inputs"]["fields"]}
 
 
-def env_fallbacks() -> dict:
-    """Env var name -> module option, from the argument spec (the source of truth)."""
-    names = {}
-    for option, spec in DEFENDER_AUTH_ARGSPEC.items():
-        fallback = spec.get("fallback")
-        if fallback:
-            for name in fallback[1]:
-                names[name] = option
-    return names
+@pytest.fixture
+def inject(credential_type, tmp_path):
+    """inject(inputs) -> (env, safe_env, args, private data dir), as the controller prepares a job."""
+    cred_type = ManagedCredentialType(namespace="secops_defender", name=credential_type["name"],
+                                      kind=credential_type["kind"], inputs=credential_type["inputs"],
+                                      injectors=credential_type["injectors"])
+
+    def run(inputs: dict):
+        private_data_dir = tmp_path / f"pdd{len(list(tmp_path.iterdir()))}"
+        (private_data_dir / "env").mkdir(parents=True)
+        env, safe_env, args = {}, {}, []
+        inject_credential(cred_type, Credential(inputs=inputs), env, safe_env, args, str(private_data_dir),
+                          container_root=str(private_data_dir))
+        return env, safe_env, args, private_data_dir
+    return run
 
 
-def template_variables(template: str) -> set:
-    env = ImmutableSandboxedEnvironment()
-    return meta.find_undeclared_variables(env.parse(template)) - {"tower"}
-
-
-def all_templates(credential_type):
-    for kind, injector in credential_type["injectors"].items():
-        for key, template in injector.items():
-            yield kind, key, template
-
-
-def inject(credential_type, values: dict, filename: str = "/runner/env/tmpcert") -> dict:
-    """The env the controller would give ansible-playbook for a credential with these values."""
-
-    class Tower:
-        pass
-
-    tower = Tower()
-    namespace = {key: value for key, value in values.items() if value != ""}
-    namespace["tower"] = tower
-    sandbox = ImmutableSandboxedEnvironment()
-    if "template" in credential_type["injectors"].get("file", {}):
-        tower.filename = filename
-    return {name: sandbox.from_string(template).render(**namespace)
-            for name, template in credential_type["injectors"]["env"].items()}
-
-
-def module_params(env: dict, monkeypatch) -> dict:
-    """The auth/connection parameters a module ends up with when it runs in that env."""
-    for name in env_fallbacks():
+def module_params(env: dict, monkeypatch, node_env: dict | None = None) -> dict:
+    """The auth/connection parameters a module ends up with in the job's environment (on that node)."""
+    for spec in DEFENDER_AUTH_ARGSPEC.values():
+        for name in spec.get("fallback", (None, []))[1]:
+            monkeypatch.delenv(name, raising=False)
+    for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
+    for name, value in {**(node_env or {}), **env}.items():
         monkeypatch.setenv(name, value)
     result = ArgumentSpecValidator(DEFENDER_AUTH_ARGSPEC).validate({})
     assert not result.error_messages, result.error_messages
     return result.validated_parameters
 
 
-def test_every_injected_env_var_is_an_env_fallback_of_the_modules(credential_type):
-    injected = set(credential_type["injectors"]["env"])
-    unknown = injected - set(env_fallbacks())
-    assert not unknown, f"injected but read by no module option: {sorted(unknown)}"
+def host_path(path: str, private_data_dir) -> str:
+    """A file injector's path is where the execution environment mounts the private data dir (/runner)."""
+    assert path.startswith("/runner/env/"), path
+    return str(private_data_dir) + path[len("/runner"):]
 
 
-def test_injects_the_documented_env_vars(credential_type):
-    assert set(credential_type["injectors"]["env"]) == {
-        "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-        "AZURE_CLIENT_CERTIFICATE_PASSWORD", "DEFENDER_CLOUD", "DEFENDER_API_URL", "DEFENDER_AUTHORITY_URL",
-    }
-
-
-def test_each_env_var_is_fed_by_the_field_of_the_same_option(credential_type):
-    fallbacks = env_fallbacks()
-    file_fields = set()
-    for template in credential_type["injectors"].get("file", {}).values():
-        file_fields |= template_variables(template)
-    for name, template in credential_type["injectors"]["env"].items():
-        option = fallbacks[name]
-        used = template_variables(template)
-        if option == "client_certificate_path":
-            assert "tower.filename" in template and used <= file_fields, template
-        else:
-            assert used == {option}, f"{name} is rendered from {sorted(used)}, expected the field {option}"
-
-
-def test_every_input_is_used_by_an_injector(credential_type, fields):
-    used = set()
-    for _kind, _key, template in all_templates(credential_type):
-        used |= template_variables(template)
-    assert set(fields) - used == set(), "fields that reach no injector"
-    assert used - set(fields) == set(), "injectors that reference undefined fields"
+def template_variables(template: str) -> set:
+    return meta.find_undeclared_variables(ImmutableSandboxedEnvironment().parse(template)) - {"tower"}
 
 
 def test_fields_follow_the_controller_schema(credential_type, fields):
@@ -138,69 +103,123 @@ def test_fields_follow_the_controller_schema(credential_type, fields):
         assert field.get("label") and field.get("type") in ("string", "boolean")
     assert set(credential_type["inputs"]["required"]) <= set(fields)
     assert set(credential_type["injectors"]) <= {"env", "file", "extra_vars"}
-    assert all(not name.startswith("ANSIBLE_") for name in credential_type["injectors"]["env"])
+    assert set(credential_type["injectors"].get("file", {})) <= {"template"}
+    for name in credential_type["injectors"]["env"]:
+        # The controller refuses ANSIBLE_* names when the type is saved (inject_credential does not check it).
+        assert ENV_NAME.match(name) and not name.startswith("ANSIBLE_"), name
 
 
-def test_templates_pass_the_controller_validation(credential_type, fields):
-    # The controller renders every template with StrictUndefined and each field set to 'EXAMPLE'.
-    class Tower:
-        filename = "EXAMPLE_FILENAME"
-
-    namespace = {field_id: "EXAMPLE" for field_id in fields}
-    namespace["tower"] = Tower()
-    sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
-    for _kind, _key, template in all_templates(credential_type):
-        sandbox.from_string(template).render(**namespace)
+def test_every_field_reaches_an_injector_and_nothing_else_is_used(credential_type, fields):
+    used = set()
+    for injector in credential_type["injectors"].values():
+        for template in injector.values():
+            used |= template_variables(template)
+    assert used == set(fields)
 
 
-def test_secret_fields_are_secret(credential_type, fields):
-    fallbacks = env_fallbacks()
-    must_be_secret = set()
-    for template in credential_type["injectors"].get("file", {}).values():
-        must_be_secret |= template_variables(template)  # the PEM holds the private key
-    for name, template in credential_type["injectors"]["env"].items():
-        if DEFENDER_AUTH_ARGSPEC[fallbacks[name]].get("no_log"):
-            must_be_secret |= template_variables(template)
-    assert must_be_secret >= {"client_secret", "client_certificate", "client_certificate_password"}
-    for field_id in must_be_secret:
-        assert fields[field_id].get("secret") is True, f"{field_id} must be secret: true"
+def test_secret_fields_are_secret_and_masked_in_the_stored_job_environment(inject, fields):
+    assert {name for name, field in fields.items() if field.get("secret")} == {
+        "client_secret", "client_certificate", "client_certificate_password"}
     assert fields["client_certificate"].get("multiline") is True
+    env, safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret",
+                                         "client_certificate_password": "pw"})
+    assert env["AZURE_CLIENT_SECRET"] == "s3cret" and env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] == "pw"
+    assert safe_env["AZURE_CLIENT_SECRET"] == HIDDEN and safe_env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] == HIDDEN
+    assert "s3cret" not in repr(safe_env) and "pw" not in safe_env.values()
 
 
-def test_cloud_choices_are_the_modules_choices(fields):
+def test_every_field_filled_in_renders(inject, fields):
+    inputs = {field_id: (field.get("choices") or ["x"])[-1] for field_id, field in fields.items()}
+    env, _safe_env, args, _pdd = inject(inputs)
+    assert not args  # env and file injectors only: nothing on the command line
+    module_choices = DEFENDER_AUTH_ARGSPEC["auth_method"]["choices"]
+    assert set(fields["auth_method"]["choices"]) <= set(module_choices)
     assert sorted(fields["cloud"]["choices"]) == sorted(DEFENDER_AUTH_ARGSPEC["cloud"]["choices"])
+    assert env["DEFENDER_CLOUD"] == inputs["cloud"] and env["DEFENDER_AUTH_METHOD"] == inputs["auth_method"]
 
 
-def test_secret_only_credential_authenticates_with_the_secret(credential_type, monkeypatch):
-    env = inject(credential_type, {"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret"})
-    assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == ""
-    assert env["DEFENDER_CLOUD"] == "commercial"
+def test_client_secret(inject, monkeypatch):
+    env, _safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret"})
+    assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and env["AZURE_FEDERATED_TOKEN_FILE"] == ""
     params = module_params(env, monkeypatch)
     assert (params["tenant_id"], params["client_id"], params["client_secret"]) == ("t-1", "c-1", "s3cret")
-    assert not params["client_certificate_path"] and not params["api_url"] and not params["authority_url"]
-    assert params["cloud"] == "commercial"
-    assert build_token_provider(params, endpoints=_Endpoints(), http_client=None).method == "client_secret"
+    assert params["cloud"] == "commercial" and params["auth_method"] == "auto"
+    assert not params["api_url"] and not params["authority_url"]
+    assert choose_auth_method(params) == "client_secret"
 
 
-def test_certificate_credential_points_the_modules_at_the_injected_file(credential_type, monkeypatch):
-    env = inject(credential_type, {"tenant_id": "t-1", "client_id": "c-1", "client_certificate": "-----BEGIN ...",
-                                   "cloud": "gcc_high", "api_url": "", "authority_url": ""},
-                 filename="/runner/env/tmpabc")
+def test_certificate_is_written_to_a_private_file_the_modules_are_pointed_at(inject, monkeypatch):
+    env, safe_env, _args, pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_certificate": PEM,
+                                        "cloud": "gcc_high"})
+    path = host_path(env["AZURE_CLIENT_CERTIFICATE_PATH"], pdd)
+    with open(path, encoding="utf-8") as handle:
+        assert handle.read() == PEM
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert PEM not in repr(safe_env)
     params = module_params(env, monkeypatch)
-    assert params["client_certificate_path"] == "/runner/env/tmpabc"
-    assert not params["client_secret"]
+    assert params["client_certificate_path"] == env["AZURE_CLIENT_CERTIFICATE_PATH"] and not params["client_secret"]
     assert params["cloud"] == "gcc_high"
+    assert choose_auth_method(params) == "certificate"
 
 
-def test_overrides_reach_the_modules(credential_type, monkeypatch):
-    env = inject(credential_type, {"tenant_id": "t", "client_id": "c", "client_secret": "s", "cloud": "commercial",
-                                   "api_url": "https://eu.api.security.microsoft.com",
-                                   "authority_url": "https://login.microsoftonline.com"})
+def test_certificate_wins_over_a_secret_filled_in_too(inject, monkeypatch):
+    env, _safe_env, _args, _pdd = inject({"tenant_id": "t", "client_id": "c", "client_secret": "s", "client_certificate": PEM})
+    assert choose_auth_method(module_params(env, monkeypatch)) == "certificate"
+
+
+def test_workload_identity_token_file(inject, monkeypatch):
+    token_file = "/var/run/secrets/azure/tokens/azure-identity-token"
+    env, _safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "federated_token_file": token_file})
+    assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and env["AZURE_CLIENT_SECRET"] == ""
+    params = module_params(env, monkeypatch)
+    assert params["federated_token_file"] == token_file
+    assert choose_auth_method(params) == "workload_identity"
+
+
+def test_nothing_filled_in_uses_the_managed_identity_the_execution_node_announces(inject, monkeypatch):
+    env, _safe_env, _args, _pdd = inject({})
+    assert env["DEFENDER_AUTH_METHOD"] == "auto" and env["DEFENDER_CLOUD"] == "commercial"
+    assert all(env[name] == "" for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                                            "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"))
+    node = {"IDENTITY_ENDPOINT": "http://127.0.0.1:41000/msi/token", "IDENTITY_HEADER": "node-header"}
+    assert choose_auth_method(module_params(env, monkeypatch, node_env=node)) == "managed_identity"
+    with pytest.raises(ValueError, match="No credentials"):
+        choose_auth_method(module_params(env, monkeypatch))
+
+
+def test_managed_identity_chosen_explicitly_with_a_user_assigned_identity(inject, monkeypatch):
+    env, _safe_env, _args, _pdd = inject({"auth_method": "managed_identity", "managed_identity_client_id": "mi-1"})
+    params = module_params(env, monkeypatch)
+    assert params["managed_identity_client_id"] == "mi-1"
+    assert choose_auth_method(params) == "managed_identity"
+
+
+def test_overrides_reach_the_modules(inject, monkeypatch):
+    env, _safe_env, _args, _pdd = inject({"tenant_id": "t", "client_id": "c", "client_secret": "s", "cloud": "commercial",
+                                          "api_url": "https://eu.api.security.microsoft.com",
+                                          "authority_url": "https://login.microsoftonline.com"})
     params = module_params(env, monkeypatch)
     assert params["api_url"] == "https://eu.api.security.microsoft.com"
     assert params["authority_url"] == "https://login.microsoftonline.com"
 
 
-class _Endpoints:
-    authority_url = "https://login.microsoftonline.com"
-    scope = "https://api.securitycenter.microsoft.com/.default"
+def test_eda_credential_type_renders_the_source_variables(tmp_path):
+    # EDA controller's injection code is not published on its own; AWX's renders the same injector format
+    # (extra_vars written to a private file and passed as -e @file), which is what a rulebook activation gets.
+    with open(os.path.join(os.path.dirname(CREDENTIAL_TYPE), "eda_credential_type.yml"), encoding="utf-8") as handle:
+        eda = yaml.safe_load(handle)
+    assert set(eda) <= {"name", "description", "inputs", "injectors"} and set(eda["injectors"]) == {"extra_vars"}
+    assert not any(name.upper().startswith("EDA_") for name in eda["injectors"]["extra_vars"])
+    assert {f["id"] for f in eda["inputs"]["fields"] if f.get("secret")} == {"client_secret"}
+    cred_type = ManagedCredentialType(namespace="secops_defender_eda", name=eda["name"], kind="cloud",
+                                      inputs=eda["inputs"], injectors=eda["injectors"])
+    (tmp_path / "env").mkdir()
+    env, safe_env, args = {}, {}, []
+    inject_credential(cred_type, Credential(inputs={"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret"}),
+                      env, safe_env, args, str(tmp_path), container_root=str(tmp_path))
+    assert not env and args[0] == "-e" and args[1].startswith(f"@{tmp_path}/env/")
+    with open(args[1][1:], encoding="utf-8") as handle:
+        extra_vars = yaml.safe_load(handle)
+    assert stat.S_IMODE(os.stat(args[1][1:]).st_mode) == 0o400
+    assert extra_vars == {"defender_tenant_id": "t-1", "defender_client_id": "c-1", "defender_client_secret": "s3cret",
+                          "defender_cloud": "commercial", "defender_api_url": "", "defender_authority_url": ""}

@@ -137,6 +137,17 @@ ee_create() {
     "$TOOLS_VENV/bin/ansible-builder" create -f "$1" -c "$BUILD/ee-context" --output-filename Containerfile
 }
 
+# The decision environment for EDA controller: the build context must carry ansible-rulebook, Java and the collection.
+de_create() {
+    local context="$BUILD/de-context"
+    rm -rf "$context"
+    "$TOOLS_VENV/bin/ansible-builder" create -f extensions/awx/decision-environment.yml -c "$context" \
+        --output-filename Containerfile || return 1
+    grep -qx 'ansible-rulebook' "$context/_build/requirements.txt" || { echo "no ansible-rulebook in the DE"; return 1; }
+    grep -q 'java-17' "$context/_build/bindep.txt" || { echo "no Java in the DE"; return 1; }
+    grep -q 'secops.defender' "$context/_build/requirements.yml" || { echo "no secops.defender in the DE"; return 1; }
+}
+
 tarball=""
 run_check metadata-yamllint metadata_yamllint
 run_check changelog-lint changelog_lint
@@ -168,6 +179,12 @@ if [[ -n "$ee_file" && -f meta/execution-environment.yml ]]; then
     run_check ee-create ee_create "$ee_file"
 else
     skip_check ee-create "no meta/execution-environment.yml or example execution-environment.yml yet"
+fi
+
+if [[ -f extensions/awx/decision-environment.yml ]]; then
+    run_check de-create de_create
+else
+    skip_check de-create "no extensions/awx/decision-environment.yml"
 fi
 
 if (( ${#failures[@]} )); then
