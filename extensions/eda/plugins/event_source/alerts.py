@@ -103,7 +103,7 @@ EXAMPLES = r"""
         run_playbook:
           name: secops.defender.quarantine_on_alert
     - name: Alerts nothing can be done about
-      condition: event.defender_kind == "alert" and event.defender_first_seen == true and event.defender_sha1s == []
+      condition: event.defender_kind == "alert" and event.defender_first_seen == true and event.defender_flags is select("search", "evidence")
       action:
         debug:
           msg: "alert {{ event.defender_alert_id }} has no file to quarantine: {{ event.defender_flags }}"
