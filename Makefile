@@ -68,6 +68,8 @@ help:
 	@echo "make release-checks   changelog lint, build, ansible-doc, galaxy-importer, docs lint, ansible-lint, EE"
 	@echo "make test             all of the above; stops at the first failure; prints a summary"
 	@echo "make bench            tests/bench/run.py, when it exists"
+	@echo "make eda              ansible-rulebook runs the shipped rulebook against the emulator (needs Java 17)"
+	@echo "make demo-eda         the Event-Driven loop in a minute: alert -> quarantine -> comment on the alert"
 	@echo "make changelog        antsibull-changelog release: fragments -> CHANGELOG.rst (when releasing)"
 	@echo "make clean            remove build output (make clean-venv also removes .venv)"
 
@@ -158,6 +160,18 @@ _integration-%:
 	  bash -c '$(call in_collection,$*) $(VENV)/$*/bin/ansible-test integration --local \
 	    --python $(call core_pyver,$*) $(COLOR) $(INTEGRATION_ARGS)'
 
+# Job templates run as AWX runs them: AWX's credential injection and job engine (ansible-runner), the survey,
+# every credential variant, two concurrent jobs, and the messages docs/troubleshooting.md quotes.
+.PHONY: awx awx-job
+awx: venv-core219
+	@$(VENV)/core219/bin/python -m pytest -p no:cacheprovider tests/awx $(PYTEST_ARGS)
+
+# Rehearse the job template against the emulator (or: python tests/awx/awx_job.py --help for a real tenant).
+AWX_JOB_ARGS ?= --answers tests/awx/answers.example.yml
+awx-job: venv-core219
+	@EMULATOR_PYTHON=$(VENV)/core219/bin/python tests/utils/with_emulator.sh $(OUTPUT)/emulator-awx-job -- \
+	  $(VENV)/core219/bin/python tests/awx/awx_job.py --emulator $(OUTPUT)/emulator-awx-job/emulator.json $(AWX_JOB_ARGS)
+
 demo: venv-core219 layout
 	@test -f $(DEMO_PLAYBOOK) || { echo "ERROR: $(DEMO_PLAYBOOK) does not exist yet"; exit 1; }
 	@$(EMULATOR_LOCK) env EMULATOR_PYTHON=$(VENV)/core219/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh --module-env $(OUTPUT)/emulator-demo -- \
@@ -174,13 +188,39 @@ release-checks: venv-core219 venv-tools layout
 # --- everything ----------------------------------------------------------------------
 .PHONY: test
 test:
-	@tests/utils/run_all.sh venvs sanity units emulator-tests integration demo release-checks
+	@tests/utils/run_all.sh venvs sanity units emulator-tests integration awx eda demo release-checks
 
 .PHONY: bench
 bench: venv-core219 layout
 	@if [ -f tests/bench/run.py ]; then \
 	  PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/emulator $(VENV)/core219/bin/python tests/bench/run.py $(BENCH_ARGS); \
 	else echo "SKIP: tests/bench/run.py does not exist yet"; fi
+
+# --- Event-Driven Ansible (issue 12) ----------------------------------------------------
+# ansible-rulebook lives in its own venv (.venv/eda, pinned by tests/constraints-eda.txt) and needs a Java 17
+# runtime; where none is found, `make eda` and `make demo-eda` say so and skip, as the core221 skip does.
+EDA_CONSTRAINTS := tests/constraints-eda.txt
+EDA_JAVA_HOME ?= $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-*) $(wildcard /usr/lib/jvm/java-1.17.0-openjdk-*) $(wildcard /usr/lib/jvm/*-17-*))
+SKIP_EDA = echo "SKIP: no Java 17 runtime under /usr/lib/jvm (set EDA_JAVA_HOME): ansible-rulebook is not tested"; echo "CHECK SKIPPED: make $(1) (no Java 17)"
+EDA_LOOP = env JAVA_HOME=$(EDA_JAVA_HOME) PATH=$(EDA_JAVA_HOME)/bin:$(PATH) $(VENV)/core219/bin/python \
+  tests/integration/targets/eda_quarantine_on_alert/eda_loop.py --emulator $(OUTPUT)/emulator-eda/emulator.json \
+  --eda-bin $(VENV)/eda/bin --collections $(COLLECTIONS)
+
+.PHONY: venv-eda eda demo-eda
+venv-eda: $(VENV)/eda/.stamp
+$(VENV)/eda/.stamp: tests/requirements-eda.txt requirements.txt $(EDA_CONSTRAINTS) tests/utils/make_venv.sh
+	@tests/utils/make_venv.sh $(VENV)/eda $(PY311) $(EDA_CONSTRAINTS) -r tests/requirements-eda.txt -r requirements.txt
+	@touch $@
+
+eda: venv-core219 layout
+	@if [ -z "$(EDA_JAVA_HOME)" ]; then $(call SKIP_EDA,eda); exit 0; fi; \
+	$(MAKE) venv-eda; \
+	EMULATOR_PYTHON=$(VENV)/core219/bin/python tests/utils/with_emulator.sh $(OUTPUT)/emulator-eda -- $(EDA_LOOP) $(EDA_ARGS)
+
+demo-eda: venv-core219 layout
+	@if [ -z "$(EDA_JAVA_HOME)" ]; then $(call SKIP_EDA,demo-eda); exit 0; fi; \
+	$(MAKE) venv-eda; \
+	EMULATOR_PYTHON=$(VENV)/core219/bin/python tests/utils/with_emulator.sh $(OUTPUT)/emulator-eda -- $(EDA_LOOP) --demo
 
 # Turns the fragments into CHANGELOG.rst for the version in galaxy.yml (run when releasing).
 .PHONY: changelog
