@@ -188,7 +188,8 @@ class Quarantine:
         self.client = client
         self.sha1 = sha1
         self.comment = comment
-        self._now = now or (lambda: utcnow())  # pylint: disable=unnecessary-lambda - looked up at call time (tests patch it)
+        # utcnow is looked up at call time, so that tests can patch it
+        self._now = now or (lambda: utcnow())  # pylint: disable=unnecessary-lambda
         self._sleep = sleep or client.sleep
         self.attempts = attempts
         self.patience = PATIENCE_SECONDS if patience is None else patience

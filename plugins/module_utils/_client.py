@@ -211,8 +211,6 @@ def _retry_after(response) -> float | None:
         return None  # an HTTP-date: fall back to backoff
 
 
-
-
 def _never_sent(exc) -> bool:
     """True when the connection was never established, so the request cannot have been seen."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):

@@ -107,7 +107,8 @@ class DefenderModule(AnsibleModule):
             body(self)
         except (DefenderError, MissingLibraryError) as exc:
             self.fail(exc)
-        except Exception as exc:  # pylint: disable=broad-exception-caught - a traceback after a write would lose outcomes
+        # A traceback after a write would lose every outcome: anything unexpected is a failure with the result.
+        except Exception as exc:  # pylint: disable=broad-exception-caught
             if self._client is not None and self._client.writes_carried_out:
                 self.result["changed"] = True
             self.fail(msg=f"Unexpected error in secops.defender ({exc.__class__.__name__}: {exc}); every outcome known so "

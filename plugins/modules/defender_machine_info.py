@@ -294,7 +294,6 @@ api_calls:
 
 from ansible_collections.secops.defender.plugins.module_utils._auth import FILE_MACHINES_ROLES, MACHINE_READ_ROLES
 from ansible_collections.secops.defender.plugins.module_utils._client import MAX_PAGE_SIZE
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
     HEALTH_STATUSES,
     candidate,

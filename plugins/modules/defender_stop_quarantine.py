@@ -293,7 +293,7 @@ failed_machines:
       message: "Machine 0000000000000000000000000000000000000000 was not found (HTTP 404, request id 43f4cb08-...)"
 not_sent_machine_ids:
   description:
-    - Fleet mode, devices never sent because an error that applies to every device stopped the run (see RV(msg)
+    - Fleet mode, devices never sent because an error that applies to every device stopped the run (see C(msg)
       and RV(retry_after)). Run the task again later; devices already handled are skipped.
   returned: when O(machine_ids) is used
   type: list
