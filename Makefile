@@ -163,8 +163,11 @@ _integration-%:
 # Job templates run as AWX runs them: AWX's credential injection and job engine (ansible-runner), the survey,
 # every credential variant, two concurrent jobs, and the messages docs/troubleshooting.md quotes.
 .PHONY: awx awx-job
+# The rulebook activation test needs ansible-rulebook (.venv/eda) and Java 17; without Java it is skipped.
 awx: venv-core219
-	@$(VENV)/core219/bin/python -m pytest -p no:cacheprovider tests/awx $(PYTEST_ARGS)
+	@if [ -n "$(EDA_JAVA_HOME)" ]; then $(MAKE) venv-eda; fi; \
+	EDA_BIN=$(VENV)/eda/bin EDA_JAVA_HOME=$(EDA_JAVA_HOME) $(VENV)/core219/bin/python -m pytest -p no:cacheprovider -p no:asyncio \
+	  tests/awx $(PYTEST_ARGS)
 
 # Rehearse the job template against the emulator (or: python tests/awx/awx_job.py --help for a real tenant).
 AWX_JOB_ARGS ?= --answers tests/awx/answers.example.yml
