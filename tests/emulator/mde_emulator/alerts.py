@@ -45,12 +45,10 @@ EVIDENCE_FIELDS = ("entityType", "evidenceCreationTime", "sha1", "sha256", "file
                    "accountName", "domainName", "userSid", "aadUserId", "userPrincipalName", "detectionStatus")
 
 # get-alerts.md and exposed-apis-odata-samples.md disagree; the union, with the entity's own casing.
-ALERT_SCHEMA = odata.Schema("Alert", {"alertCreationTime": "datetime", "lastUpdateTime": "datetime", "lastEventTime": "datetime",
-                                      "incidentId": "number", "investigationId": "number", "id": "string", "assignedTo": "string",
-                                      "detectionSource": "string", "status": "string", "severity": "string", "category": "string"},
-                             tuple(f for f in ALERT_FIELDS if f not in ("alertCreationTime", "lastUpdateTime", "lastEventTime",
-                                                                       "incidentId", "investigationId", "id", "assignedTo",
-                                                                       "detectionSource", "status", "severity", "category")))
+_FILTERABLE = {"alertCreationTime": "datetime", "lastUpdateTime": "datetime", "lastEventTime": "datetime", "incidentId": "number",
+               "investigationId": "number", "id": "string", "assignedTo": "string", "detectionSource": "string", "status": "string",
+               "severity": "string", "category": "string"}
+ALERT_SCHEMA = odata.Schema("Alert", _FILTERABLE, tuple(f for f in ALERT_FIELDS if f not in _FILTERABLE))
 
 
 def alert_id(seq: int, created: float) -> str:
@@ -304,4 +302,3 @@ def control(book: AlertBook, method: str, path: str, data: dict) -> tuple[int, d
             return 404, {"error": {"code": "ResourceNotFound", "message": "no alert %s" % path, "target": None}}
         return 200, book.service_update(record, data)
     return 404, {"error": {"code": "NotFound", "message": "No control endpoint %s %s" % (method, path), "target": None}}
-

@@ -4,6 +4,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
 DOCUMENTATION = r"""
 ---
 short_description: Poll Microsoft Defender for Endpoint alerts, one event per alert update
@@ -156,17 +167,6 @@ file_event:
           last_update_time: "2021-01-26T20:33:59.2Z"
           flags: []
 """
-
-import asyncio
-import json
-import logging
-import os
-import sys
-import tempfile
-import time
-import traceback
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 
 def _collection_root_on_path() -> None:
@@ -455,7 +455,7 @@ class AlertSource:
             try:
                 token = await asyncio.to_thread(self.client.token)
                 break
-            except Exception as exc:  # pylint: disable=broad-exception-caught - only configuration errors end the source
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # only configuration errors end the source
                 if is_fatal(exc):
                     raise ConfigurationError(f"secops.defender.alerts: {exc}") from exc
                 LOG.warning("secops.defender.alerts: sign-in failed, trying again in %g s: %s", self.options["poll_interval"], exc)
@@ -484,7 +484,7 @@ class AlertSource:
     async def poll_once(self, queue: asyncio.Queue) -> None:
         try:
             deliveries, newest = await asyncio.to_thread(self.poller.poll)
-        except Exception as exc:  # pylint: disable=broad-exception-caught - only configuration errors end the source
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # only configuration errors end the source
             if is_fatal(exc):
                 raise ConfigurationError(f"secops.defender.alerts: {exc}") from exc
             self.failures += 1

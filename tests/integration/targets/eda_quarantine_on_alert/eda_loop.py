@@ -97,7 +97,7 @@ class Rulebook:
         self.process = None
 
     def start(self) -> None:
-        handle = open(self.output, "a", encoding="utf-8")  # pylint: disable=consider-using-with  (closed with the process)
+        handle = open(self.output, "a", encoding="utf-8")  # pylint: disable=consider-using-with  # closed with the process
         self.process = subprocess.Popen(  # pylint: disable=consider-using-with
             ["ansible-rulebook", "-r", "secops.defender.quarantine_on_alert", "-i", self.inventory, "--vars", self.vars_path,
              "--shutdown-delay", "5", "-v"], env=self.env, cwd=self.workdir, stdout=handle, stderr=subprocess.STDOUT)

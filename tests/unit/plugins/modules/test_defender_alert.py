@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from ansible_collections.secops.defender.plugins.modules import defender_alert as module
-from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession, ScriptedHandler, error, make_jwt, run_module
+from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession, error, make_jwt, run_module
 
 TOKEN = make_jwt(roles=["Alert.ReadWrite.All"])
 A1 = "da637472900382838869_1364969609"

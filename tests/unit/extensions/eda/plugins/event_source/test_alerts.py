@@ -91,9 +91,12 @@ class AlertsApi:
         found = re.match(r"lastUpdateTime ge (\S+)", call["params"].get("$filter", ""))
         since = source.parse_time(found.group(1)) if found else None
         value = [copy.deepcopy(a) for a in self.alerts
-                 if self.visible(a) and (since is None or not a.get("lastUpdateTime")
-                                           or source.parse_time(a["lastUpdateTime"]) >= since)]
+                 if self.visible(a) and self.since_ok(a, since)]
         return FakeResponse(200, {"value": value})
+
+    @staticmethod
+    def since_ok(alert, since):
+        return since is None or not alert.get("lastUpdateTime") or source.parse_time(alert["lastUpdateTime"]) >= since
 
 
 class ListQueue(asyncio.Queue):
@@ -160,7 +163,7 @@ def test_poll_interval_is_kept_from_start_to_start():
     api, clock = AlertsApi(), Clock()
     src = build(api, clock, poll_interval=30)
     run(src, polls=3)
-    assert [s for s in clock.slept] == [30, 30]
+    assert clock.slept == [30, 30]
 
 
 def test_checkpoint_restart_neither_refires_nor_misses(tmp_path):
