@@ -73,6 +73,8 @@ class DefenderError(Exception):
             return "Check the machine action id: no action with this id exists in the tenant."
         if self.code == "ResourceNotFound" and "/indicators" in (self.path or ""):
             return "Check the indicator id: it was deleted or never existed."
+        if self.code == "ResourceNotFound" and "/alerts" in (self.path or ""):
+            return "Check the alert id: no alert with this id exists in the tenant, or it is past the retention period."
         if self.code == "ResourceNotFound":
             return "Check the id: the device is unknown, outside the app's device groups or past the retention period."
         return ERROR_HINTS.get(self.code or "")

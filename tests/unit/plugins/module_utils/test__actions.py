@@ -289,8 +289,8 @@ def test_a_201_with_an_action_the_look_up_saw_is_not_a_change():
     assert q.submit(M1) == (pending, False)
 
 
-def test_a_201_with_an_older_action_the_look_up_missed_is_not_a_change():
-    older = action("older", created="2026-11-28T11:40:00Z", requestorComment="other run")
+def test_a_201_with_someone_elses_action_the_look_up_missed_is_not_a_change():
+    older = action("older", created="2026-11-28T11:59:40Z", requestorComment="other run")
     client, _session = client_for([("POST", "/StopAndQuarantineFile", FakeResponse(201, older))])
     assert quarantine(client).submit(M1) == (older, False)
 

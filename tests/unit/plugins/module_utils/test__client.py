@@ -557,3 +557,8 @@ def test_with_a_sleep_that_passes_no_time_every_wait_still_reaches_its_deadline(
         client.get("/api/machineactions")
     assert info.value.status == 429 and len(session.calls) == 4  # at 0, 100, 200 and 300 s: the deadline
     assert client.clock() == pytest.approx(5.0 + 300)
+
+
+def test_an_unknown_alert_gets_the_alert_hint_not_the_device_one():
+    alert = DefenderError("x", status=404, code="ResourceNotFound", method="PATCH", path="/api/alerts/da1234")
+    assert "alert id" in str(alert) and "device is unknown" not in str(alert)
