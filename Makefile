@@ -65,9 +65,12 @@ help:
 	@echo "make emulator-tests   pytest tests/emulator/tests"
 	@echo "make integration      ansible-test integration against the emulator, every core"
 	@echo "make demo             run playbooks/demo.yml against the emulator"
-	@echo "make release-checks   changelog lint, build, ansible-doc, galaxy-importer, docs lint, ansible-lint, EE"
+	@echo "make awx              AWX job templates through ansible-runner with AWX's credential injection (tests/awx)"
+	@echo "make awx-job          rehearse the job template against the emulator (AWX_JOB_ARGS=\"--answers FILE\")"
+	@echo "make release-checks   changelog lint, build, ansible-doc, galaxy-importer, docs lint, docs site, ansible-lint, EE, DE"
 	@echo "make test             all of the above; stops at the first failure; prints a summary"
-	@echo "make bench            tests/bench/run.py, when it exists"
+	@echo "make docs             generate docs/docsite/rst from docs/*.md and build the HTML docs (build/docs)"
+	@echo "make bench            the benchmark of docs/performance.md (tests/bench/run.py, about 15 minutes)"
 	@echo "make eda              ansible-rulebook runs the shipped rulebook against the emulator (needs Java 17)"
 	@echo "make demo-eda         the Event-Driven loop in a minute: alert -> quarantine -> comment on the alert"
 	@echo "make changelog        antsibull-changelog release: fragments -> CHANGELOG.rst (when releasing)"
@@ -181,6 +184,15 @@ demo: venv-core219 layout
 	  bash -c '$(call in_collection,core219) ANSIBLE_PYTHON_INTERPRETER=$(VENV)/core219/bin/python \
 	    ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_FORCE_COLOR=$(if $(CI),0,1) ANSIBLE_NOCOLOR=$(if $(CI),1,0) \
 	    $(VENV)/core219/bin/ansible-playbook -i localhost, -c local $(DEMO_PLAYBOOK) $(DEMO_ARGS)'
+
+# --- documentation site ----------------------------------------------------------------
+# docs/docsite/rst/ is generated from docs/*.md (tests/utils/docsite.py), then antsibull-docs and Sphinx build
+# the HTML site as docs.ansible.com builds collections: build/docs/build/html/index.html.
+.PHONY: docs
+docs: venv-tools
+	@$(VENV)/tools/bin/python tests/utils/docsite.py write $(ROOT)
+	@$(MAKE) layout
+	@TOOLS_VENV=$(VENV)/tools COLLECTIONS=$(COLLECTIONS) OUT=$(BUILD)/docs tests/utils/build_docs.sh
 
 # --- release checks ------------------------------------------------------------------
 .PHONY: release-checks

@@ -114,6 +114,12 @@ docs_lint() {
         "$TOOLS_VENV/bin/antsibull-docs" lint-collection-docs --plugin-docs .)
 }
 
+# The HTML docs as docs.ansible.com builds them (antsibull-docs + Sphinx, every warning an error), from the
+# committed docs/docsite/rst (which must be what docs/*.md give: `make docs` regenerates it).
+docs_site() {
+    TOOLS_VENV="$TOOLS_VENV" COLLECTIONS="$COLLECTIONS" OUT="$BUILD/docs" "$root/tests/utils/build_docs.sh"
+}
+
 ansible_lint() {
     local paths=()
     [[ -d roles ]] && paths+=(roles)
@@ -162,6 +168,7 @@ else
     skip_check galaxy-importer "no tarball"
 fi
 run_check docs-lint docs_lint
+run_check docs-site docs_site
 if [[ -d roles || -d playbooks ]]; then
     run_check ansible-lint ansible_lint
 else
