@@ -182,7 +182,7 @@ demo: venv-core219 layout
 	@test -f $(DEMO_PLAYBOOK) || { echo "ERROR: $(DEMO_PLAYBOOK) does not exist yet"; exit 1; }
 	@$(EMULATOR_LOCK) env EMULATOR_PYTHON=$(VENV)/core219/bin/python COLLECTION_COPY=$(COLLECTION_DIR) tests/utils/with_emulator.sh --module-env $(OUTPUT)/emulator-demo -- \
 	  bash -c '$(call in_collection,core219) ANSIBLE_PYTHON_INTERPRETER=$(VENV)/core219/bin/python \
-	    ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_FORCE_COLOR=$(if $(CI),0,1) ANSIBLE_NOCOLOR=$(if $(CI),1,0) \
+	    ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_NOCOLOR=$$([ -t 1 ] && echo 0 || echo 1) \
 	    $(VENV)/core219/bin/ansible-playbook -i localhost, -c local $(DEMO_PLAYBOOK) $(DEMO_ARGS)'
 
 # --- documentation site ----------------------------------------------------------------
