@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     if os.path.exists(info_path):
         os.remove(info_path)  # its presence must mean "this instance is ready"
     emulator = Emulator(args.state_dir, seed, os.path.abspath(args.seed), args.time_scale, args.host)
-    server = serve(emulator, args.port, args.verbose)
+    try:
+        server = serve(emulator, args.port, args.verbose)
+    except OSError as exc:  # a port in use (EADDRINUSE) or not ours to take: say so, not a traceback
+        sys.stderr.write("mde_emulator: cannot listen on %s port %d: %s. Use --port 0 to pick a free port "
+                         "(emulator.json then names it).\n" % (args.host, args.port, exc.strerror or exc))
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
