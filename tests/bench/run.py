@@ -198,7 +198,7 @@ def collections_root() -> str:
 
 def progress_line(line: str) -> bool:
     """Lines worth showing live: the role's batch labels and the summary."""
-    return bool(re.search(r"\(item=batch \d+/\d+|PLAY RECAP|Quarantine summary|\"msg\": \"Stop and quarantine", line))
+    return bool(re.search(r"batch \d+/\d+|PLAY RECAP|Quarantine summary|\"msg\": \"Stop and quarantine", line))
 
 
 # --- reading the emulator's log -----------------------------------------------------------
@@ -216,10 +216,12 @@ def endpoint(entry: dict) -> str:
 
 
 def is_poll(entry: dict) -> bool:
-    """A status poll: a list query for actions created since a time (no machine), or a GET by id."""
+    """A status poll: a list query for actions created since a time (no machine) or for given ids (the role waits
+    for its own actions by id, 15 per query), or a GET by id."""
     kind = endpoint(entry)
     query = entry.get("query") or ""
-    return kind == "get" or (kind == "list" and "creationDateTimeUtc ge" in query and "machineId eq" not in query)
+    by_time = "creationDateTimeUtc ge" in query and "machineId eq" not in query
+    return kind == "get" or (kind == "list" and (by_time or "id eq " in query))
 
 
 def emulated_seconds(stamp: str) -> float:
