@@ -376,3 +376,27 @@ notes:
     order, the plugin's configuration file, an extra variable (C(-e defender_<option>=...)), its environment
     variable, and the C([secops_defender]) section of C(ansible.cfg).
 """
+
+    # defender_token makes no API call: it accepts the pacing options only so that module_defaults for
+    # group/secops.defender.defender can set them for every module of the group.
+    PACING_UNUSED = r"""
+options:
+  retry_timeout:
+    description:
+      - Accepted so that C(module_defaults) for C(group/secops.defender.defender) can set it for every module;
+        this module makes no API call, so it has no effect.
+    type: float
+    default: 300
+  calls_per_minute:
+    description:
+      - Accepted so that C(module_defaults) for C(group/secops.defender.defender) can set it for every module;
+        this module makes no API call, so it has no effect.
+    type: int
+    default: 100
+  calls_per_hour:
+    description:
+      - Accepted so that C(module_defaults) for C(group/secops.defender.defender) can set it for every module;
+        this module makes no API call, so it has no effect.
+    type: int
+    default: 1500
+"""

@@ -50,12 +50,15 @@ DEFENDER_AUTH_ARGSPEC = {
 
 
 # Options only the modules that call the API read (documented in the secops.defender.auth.pacing fragment).
+# Every module accepts them all the same: module_defaults for group/secops.defender.defender apply every
+# option to every module of the group, and a module that refused one would fail (defender_token documents
+# them as having no effect: the auth.pacing_unused fragment).
 PACING_OPTIONS = ("retry_timeout", "calls_per_minute", "calls_per_hour")
 
 
-def defender_argument_spec(pacing: bool = True, **module_options) -> dict:
-    """The module's own options merged with the shared auth/connection (and, with pacing, rate-limit) options."""
-    spec = {name: dict(option) for name, option in DEFENDER_AUTH_ARGSPEC.items() if pacing or name not in PACING_OPTIONS}
+def defender_argument_spec(**module_options) -> dict:
+    """The module's own options merged with the shared auth/connection and rate-limit options."""
+    spec = {name: dict(option) for name, option in DEFENDER_AUTH_ARGSPEC.items()}
     spec.update(module_options)
     return spec
 
@@ -74,8 +77,8 @@ class DefenderModule(AnsibleModule):
     `error_code` and `request_id`, whatever failed. `run(body)` turns anything `body` raises into `fail()`.
     """
 
-    def __init__(self, argument_spec: dict | None = None, pacing: bool = True, **kwargs) -> None:
-        super().__init__(argument_spec=defender_argument_spec(pacing=pacing, **(argument_spec or {})), **kwargs)
+    def __init__(self, argument_spec: dict | None = None, **kwargs) -> None:
+        super().__init__(argument_spec=defender_argument_spec(**(argument_spec or {})), **kwargs)
         self.result: dict = {"changed": False}
         self.outcome_hook = None  # a callable returning the outcome keys, rendered into every exit and failure
         self._client: DefenderClient | None = None

@@ -24,6 +24,7 @@ options:
     type: str
 extends_documentation_fragment:
   - secops.defender.auth
+  - secops.defender.auth.pacing_unused
   - secops.defender.attributes
   - secops.defender.attributes.DIFF_NONE
 attributes:
@@ -106,8 +107,8 @@ def run(module: DefenderModule) -> None:
 
 
 def main():
-    # Only gets a token: no API calls, so none of the pacing options (calls_per_minute, ...).
-    module = DefenderModule(pacing=False, supports_check_mode=True)
+    # Only gets a token: the pacing options are accepted (module_defaults for the group) and have no effect.
+    module = DefenderModule(supports_check_mode=True)
     module.run(run)
 
 
