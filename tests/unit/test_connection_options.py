@@ -114,5 +114,5 @@ def test_eda_credential_type_injects_the_plugin_variables():
                                     "federated_token_file"])
 def test_the_auth_hints_name_the_options_env_var(option):
     with pytest.raises(ValueError) as failure:
-        _auth._require({}, "some_method", option)  # pylint: disable=protected-access - the hint is what users read
+        _auth._require({}, "some_method", option)  # pylint: disable=protected-access  # the hint users read
     assert f"(or {TABLE[option][0]})" in str(failure.value)

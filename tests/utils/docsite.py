@@ -79,7 +79,7 @@ def good_lexer(lang: str, code: str) -> str:
         return name
     try:
         lexer = get_lexer_by_name(name)
-    except Exception:  # pylint: disable=broad-exception-caught - an unknown language is shown as text
+    except Exception:  # pylint: disable=broad-exception-caught  # an unknown language is shown as text
         return "text"
     return name if not any(token is Error for token, _value in lexer.get_tokens(code)) else "text"
 

@@ -60,7 +60,7 @@ def plugin_options():
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, plugin_options):  # pylint: disable=unused-argument - registers the option definitions
+def clean_env(monkeypatch, plugin_options):  # pylint: disable=unused-argument  # it registers the options
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
 
