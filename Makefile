@@ -207,9 +207,11 @@ test:
 
 .PHONY: bench
 bench: venv-core219 layout
-	@if [ -f tests/bench/run.py ]; then \
-	  PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/emulator $(VENV)/core219/bin/python tests/bench/run.py $(BENCH_ARGS); \
-	else echo "SKIP: tests/bench/run.py does not exist yet"; fi
+	@PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/emulator $(VENV)/core219/bin/python tests/bench/run.py $(BENCH_ARGS)
+	@if [ -z "$(EDA_JAVA_HOME)" ]; then $(call SKIP_EDA,bench (Event-Driven figures)); exit 0; fi; \
+	$(MAKE) venv-eda; \
+	env JAVA_HOME=$(EDA_JAVA_HOME) PATH=$(EDA_JAVA_HOME)/bin:$(PATH) PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/emulator \
+	  $(VENV)/core219/bin/python tests/bench/eda_bench.py --eda-bin $(VENV)/eda/bin --collections $(COLLECTIONS) $(EDA_BENCH_ARGS)
 
 # --- Event-Driven Ansible (issue 12) ----------------------------------------------------
 # ansible-rulebook lives in its own venv (.venv/eda, pinned by tests/constraints-eda.txt) and needs a Java 17
