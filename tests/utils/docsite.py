@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection's docsite pages (docs/docsite/rst/), generated from the Markdown guides in docs/.
 
-    python docsite.py write ROOT     # (re)write docs/docsite/rst/*.rst from docs/*.md and the EDA source's docs
-    python docsite.py check ROOT     # exit 1 if docs/docsite/rst/ is not what `write` would produce
+    python docsite.py write ROOT     # (re)write ROOT/docs/docsite/rst/*.rst from docs/*.md and the EDA source's docs
+    python docsite.py check ROOT     # exit 1 if ROOT/docs/docsite/rst/ is not what `write` would produce
+
+ROOT is a checkout or a copy of one (`make docs` writes the checkout's, the release checks the built copy's).
 
 The guides are written and read as Markdown (docs/*.md, linked from the README and shown by GitHub);
 antsibull-docs, which renders collections for docs.ansible.com, takes extra docs as reStructuredText
@@ -361,8 +363,8 @@ def main(argv: list) -> int:
                    or open(os.path.join(out_dir, name), encoding="utf-8").read() != text)
     stale += sorted(present - set(wanted))
     if stale:
-        print("docs/docsite/rst is not what docs/*.md (and the EDA source's docs) give: run `make docs` and commit it; "
-              "stale: " + ", ".join(stale))
+        print(f"docsite: {root}/docs/docsite/rst is not what docs/*.md (and the EDA source's docs) give: "
+              "run `make docs` and commit it; stale: " + ", ".join(stale))
         return 1
     print(f"docsite: docs/docsite/rst is current ({len(wanted)} pages)")
     return 0

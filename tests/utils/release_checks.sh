@@ -114,8 +114,14 @@ docs_lint() {
         "$TOOLS_VENV/bin/antsibull-docs" lint-collection-docs --plugin-docs .)
 }
 
-# The HTML docs as docs.ansible.com builds them (antsibull-docs + Sphinx, every warning an error), from the
-# committed docs/docsite/rst (which must be what docs/*.md give: `make docs` regenerates it).
+# docs/docsite/rst is generated from docs/*.md: the copy that is built, linted and packed gets fresh pages
+# (other changes to the guides need not wait for someone to run `make docs`); the checkout's are reported.
+docsite_pages() {
+    "$TOOLS_VENV/bin/python" "$root/tests/utils/docsite.py" write "$collection_dir" || return 1
+    "$TOOLS_VENV/bin/python" "$root/tests/utils/docsite.py" check "$root" || echo "(the checkout: not a failure here)"
+}
+
+# The HTML docs as docs.ansible.com builds them (antsibull-docs + Sphinx, every warning an error).
 docs_site() {
     TOOLS_VENV="$TOOLS_VENV" COLLECTIONS="$COLLECTIONS" OUT="$BUILD/docs" "$root/tests/utils/build_docs.sh"
 }
@@ -157,6 +163,7 @@ de_create() {
 tarball=""
 run_check metadata-yamllint metadata_yamllint
 run_check changelog-lint changelog_lint
+run_check docsite-pages docsite_pages
 run_check build-install build_and_install
 # run_check runs its function in a pipeline (a subshell): look the tarball up here.
 tarball=$(find "$dist" -maxdepth 1 -name "secops-defender-*.tar.gz" 2>/dev/null | head -n 1)
