@@ -316,6 +316,8 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--template-name", default=JobTemplate.template_name)
     parser.add_argument("--verbosity", type=int, default=0)
     parser.add_argument("--work-dir", help="where the project and the private data dir go (default: a new temp dir)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the private data dir (it holds the credential, as in AWX while a job runs)")
     args = parser.parse_args(argv)
     if not args.credential and not args.emulator:
         parser.error("give --credential, or --emulator for the emulator's client")
@@ -339,12 +341,18 @@ def main(argv: list | None = None) -> int:
     start(job, template.playbook, execution_node_env(node)).wait()
     sys.stdout.write(job.stdout)
     report = job.artifact_data().get("defender_quarantine_report")
-    print(f"\njob {job.job_id}: {job.status} (rc {job.rc}) in {job.duration:.1f} s; artifacts: {job.artifacts}")
+    status = job.status
+    print(f"\njob {job.job_id}: {status} (rc {job.rc}) in {job.duration:.1f} s")
     print("job environment as the controller stores it:", json.dumps(job.safe_env, sort_keys=True))
     if report:
         print("workflow artifact defender_quarantine_report:", json.dumps(report.get("summary"), indent=2))
-    print("private data dir (holds the credential; AWX deletes it after the job):", shlex.quote(job.private_data_dir))
-    return 0 if job.status == "successful" else 1
+    if args.keep:
+        print("private data dir (it holds the credential: delete it when done):", shlex.quote(job.private_data_dir))
+    else:  # as AWX does at the end of a job: the credential must not stay on disk
+        shutil.rmtree(job.private_data_dir, ignore_errors=True)
+        if not args.work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return 0 if status == "successful" else 1
 
 
 if __name__ == "__main__":
