@@ -33,6 +33,8 @@ QUOTES = {
     "forbidden": ["The application does not have any of the required application permissions (Machine.Read.All, "
                   "Machine.ReadWrite.All) to access the resource."],
     "disabled_feature": ["Tenant feature isn't enabled"],
+    "audience": ["The token's audience is https://graph.microsoft.com, the API expects "
+                 "https://api.securitycenter.microsoft.com: check scope and cloud"],
     "throttled": ["still throttled after … s of retries and the service asks to wait … s more (Retry-After), beyond what "
                   "is left of retry_timeout (… of … s)"],
     "expired_token": ["The access_token expired at … UTC (… ago) and cannot be renewed: obtain a new access_token or give "
