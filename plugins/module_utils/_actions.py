@@ -211,8 +211,8 @@ class Quarantine:
             if file_identifier(action) != self.sha1:
                 continue
             status = action.get("status")
-            if status not in ACTIVE_STATUSES and not (succeeded_since is not None and status == "Succeeded" and
-                                                      _created_since(action, succeeded_since)):
+            recent_success = succeeded_since is not None and status == "Succeeded" and _created_since(action, succeeded_since)
+            if status not in ACTIVE_STATUSES and not recent_success:
                 continue
             if machine not in found or _rank(action) > _rank(found[machine]):
                 found[machine] = action

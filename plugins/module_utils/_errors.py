@@ -214,8 +214,9 @@ def _connection_kind(exc: Exception, text: str) -> str:
         return "TLSError"
     if _is_a(exc, "ProxyError"):
         return "ProxyError"
-    if ("NameResolutionError" in text or "gaierror" in text or "Name or service not known" in text
-            or "Temporary failure in name resolution" in text or "nodename nor servname" in text):
+    unresolved = ("NameResolutionError", "gaierror", "Name or service not known", "Temporary failure in name resolution",
+                  "nodename nor servname")
+    if any(marker in text for marker in unresolved):
         return "NameResolutionError"
     if "ConnectionRefusedError" in text or "Connection refused" in text or f"[Errno {errno.ECONNREFUSED}]" in text:
         return "ConnectionRefused"
