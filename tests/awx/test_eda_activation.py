@@ -54,9 +54,6 @@ def injected_vars(emulator, tmp_path) -> dict:
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(EDA_BIN, "ansible-rulebook")) or not os.path.isdir(JAVA_HOME),
                     reason="no ansible-rulebook (make venv-eda) or no Java 17 (EDA_JAVA_HOME)")
-@pytest.mark.xfail(strict=True, raises=ActivationIgnoresTheCredential,
-                   reason="the rulebook reads the credential from the environment only; an activation gets it as extra "
-                          "variables (defender_tenant_id, ...): the rulebook must pass them to the source and the playbook")
 def test_an_activation_with_the_eda_credential_quarantines_and_comments(emulator, awx_project, tmp_path):
     emulator.reset({"time_scale": 10, "alert_list_lag_seconds": 1})
     variables = {**injected_vars(emulator, tmp_path), "poll_interval": 2, "min_severity": "Low"}

@@ -226,7 +226,9 @@ def source_options(args: dict) -> dict:
     """The checked options: the modules' auth/connection spec (same env fallbacks) plus the source's own."""
     spec = {name: dict(option) for name, option in DEFENDER_AUTH_ARGSPEC.items()}
     spec.update(SOURCE_OPTIONS)
-    given = {key: value for key, value in (args or {}).items() if not key.startswith("eda_")}
+    # A rulebook hands on variables that may be unset as "" (`{{ defender_tenant_id | default('') }}`): an empty
+    # value counts as not given, so that the environment fallbacks and defaults apply.
+    given = {key: value for key, value in (args or {}).items() if not key.startswith("eda_") and value != ""}
     result = ArgumentSpecValidator(spec).validate(given)
     if result.error_messages:  # (result.errors is always true: an error collection without __len__)
         raise ConfigurationError("secops.defender.alerts: " + "; ".join(result.error_messages))
