@@ -74,8 +74,8 @@ def test_patch_updates_fields_appends_the_comment_and_moves_last_update_time(emu
     assert after["status"] == "InProgress" and after["lastUpdateTime"] > before["lastUpdateTime"]
     assert after["comments"][-1]["comment"] == "quarantined"
     assert after["comments"][-1]["createdBy"] == emu.client("soc")["client_id"]
-    resolved = emu.call("PATCH", "/api/alerts/" + SEEDED, "soc", json={"status": "Resolved", "classification": "TruePositive",
-                                                                     "determination": "Malware"}).json()
+    body = {"status": "Resolved", "classification": "TruePositive", "determination": "Malware"}
+    resolved = emu.call("PATCH", "/api/alerts/" + SEEDED, "soc", json=body).json()
     assert resolved["resolvedTime"] and resolved["classification"] == "TruePositive"
 
 
@@ -96,7 +96,7 @@ def test_permissions(emu):
 
 def test_alerts_have_their_own_rate_limit(emu):
     emu.config(rate_limit_per_minute=3)
-    for _ in range(3):
+    for _call in range(3):
         assert emu.call("GET", "/api/alerts", "soc").status_code == 200
     throttled = emu.call("GET", "/api/alerts", "soc")
     assert throttled.status_code == 429 and throttled.headers["Retry-After"]
