@@ -23,6 +23,7 @@ from collections import namedtuple
 from datetime import datetime, timezone
 
 from ._errors import DefenderError, MissingLibraryError, connection_error, short_reason, tls_error
+from ._options import OPTION_ENV
 
 # Requirement groups: each is met by any one of its roles. AnyOf.preferred is the role to grant when Microsoft's
 # current pages name it and an older one is still accepted (see permission_warnings).
@@ -670,11 +671,8 @@ def choose_auth_method(params: dict) -> str:
 def _require(params: dict, method: str, *names: str) -> None:
     missing = [name for name in names if not params.get(name)]
     if missing:
-        envs = {"tenant_id": "AZURE_TENANT_ID", "client_id": "AZURE_CLIENT_ID", "client_secret": "AZURE_CLIENT_SECRET",
-                "client_certificate_path": "AZURE_CLIENT_CERTIFICATE_PATH", "access_token": "DEFENDER_ACCESS_TOKEN",
-                "federated_token_file": "AZURE_FEDERATED_TOKEN_FILE"}
         raise ValueError(f"{method.replace('_', ' ')} authentication needs {' and '.join(missing)} "
-                         f"(or {' and '.join(envs[name] for name in missing)})")
+                         f"(or {' and '.join(OPTION_ENV[name] for name in missing)})")
 
 
 def build_token_provider(params: dict, endpoints, http_client, warn=None) -> TokenProvider:

@@ -18,34 +18,41 @@ from ._client import DefenderClient
 from ._clouds import CLOUDS
 from ._errors import DefenderError, MissingLibraryError
 from ._factory import build_client
+from ._options import OPTION_ENV
+
+
+def _env(option: str) -> tuple:
+    """The env fallback of a shared option, from the one table (_options.OPTION_ENV)."""
+    return (env_fallback, [OPTION_ENV[option]])
+
 
 DEFENDER_AUTH_ARGSPEC = {
-    "tenant_id": {"type": "str", "fallback": (env_fallback, ["AZURE_TENANT_ID"])},
-    "client_id": {"type": "str", "fallback": (env_fallback, ["AZURE_CLIENT_ID"])},
-    "client_secret": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AZURE_CLIENT_SECRET"])},
-    "client_certificate_path": {"type": "path", "fallback": (env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])},
+    "tenant_id": {"type": "str", "fallback": _env("tenant_id")},
+    "client_id": {"type": "str", "fallback": _env("client_id")},
+    "client_secret": {"type": "str", "no_log": True, "fallback": _env("client_secret")},
+    "client_certificate_path": {"type": "path", "fallback": _env("client_certificate_path")},
     "client_certificate_password": {"type": "str", "no_log": True,
-                                    "fallback": (env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])},
+                                    "fallback": _env("client_certificate_password")},
     "client_certificate_thumbprint": {"type": "str", "no_log": False},
-    "access_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DEFENDER_ACCESS_TOKEN"])},
-    "token_cache_path": {"type": "path", "no_log": False, "fallback": (env_fallback, ["DEFENDER_TOKEN_CACHE_PATH"])},
+    "access_token": {"type": "str", "no_log": True, "fallback": _env("access_token")},
+    "token_cache_path": {"type": "path", "no_log": False, "fallback": _env("token_cache_path")},
     "auth_method": {"type": "str", "default": "auto", "choices": list(AUTH_METHODS),
-                    "fallback": (env_fallback, ["DEFENDER_AUTH_METHOD"])},
+                    "fallback": _env("auth_method")},
     "managed_identity_client_id": {"type": "str", "no_log": False,
-                                   "fallback": (env_fallback, ["DEFENDER_MANAGED_IDENTITY_CLIENT_ID"])},
-    "federated_token_file": {"type": "path", "no_log": False, "fallback": (env_fallback, ["AZURE_FEDERATED_TOKEN_FILE"])},
+                                   "fallback": _env("managed_identity_client_id")},
+    "federated_token_file": {"type": "path", "no_log": False, "fallback": _env("federated_token_file")},
     "cloud": {"type": "str", "default": "commercial", "choices": sorted(CLOUDS),
-              "fallback": (env_fallback, ["DEFENDER_CLOUD"])},
-    "api_url": {"type": "str", "fallback": (env_fallback, ["DEFENDER_API_URL"])},
-    "authority_url": {"type": "str", "fallback": (env_fallback, ["DEFENDER_AUTHORITY_URL"])},
-    "scope": {"type": "str", "fallback": (env_fallback, ["DEFENDER_SCOPE"])},
-    "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["DEFENDER_VALIDATE_CERTS"])},
-    "ca_path": {"type": "path", "fallback": (env_fallback, ["DEFENDER_CA_PATH"])},
-    "proxy": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DEFENDER_PROXY"])},
-    "timeout": {"type": "float", "default": 30.0, "fallback": (env_fallback, ["DEFENDER_TIMEOUT"])},
-    "retry_timeout": {"type": "float", "default": 300.0, "fallback": (env_fallback, ["DEFENDER_RETRY_TIMEOUT"])},
-    "calls_per_minute": {"type": "int", "default": 100, "fallback": (env_fallback, ["DEFENDER_CALLS_PER_MINUTE"])},
-    "calls_per_hour": {"type": "int", "default": 1500, "fallback": (env_fallback, ["DEFENDER_CALLS_PER_HOUR"])},
+              "fallback": _env("cloud")},
+    "api_url": {"type": "str", "fallback": _env("api_url")},
+    "authority_url": {"type": "str", "fallback": _env("authority_url")},
+    "scope": {"type": "str", "fallback": _env("scope")},
+    "validate_certs": {"type": "bool", "default": True, "fallback": _env("validate_certs")},
+    "ca_path": {"type": "path", "fallback": _env("ca_path")},
+    "proxy": {"type": "str", "no_log": True, "fallback": _env("proxy")},
+    "timeout": {"type": "float", "default": 30.0, "fallback": _env("timeout")},
+    "retry_timeout": {"type": "float", "default": 300.0, "fallback": _env("retry_timeout")},
+    "calls_per_minute": {"type": "int", "default": 100, "fallback": _env("calls_per_minute")},
+    "calls_per_hour": {"type": "int", "default": 1500, "fallback": _env("calls_per_hour")},
 }
 
 
