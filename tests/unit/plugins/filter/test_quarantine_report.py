@@ -157,9 +157,9 @@ def context(*machine_ids, **changes):
 
 
 def batch(machine_ids, **result):
-    return {"machine_ids": machine_ids, "result": {"changed": bool(result.get("created_machine_ids")), "machine_actions": [],
-                                                    "failed_machines": [], "not_sent_machine_ids": [],
-                                                    "created_machine_ids": [], "existing_machine_ids": [], **result}}
+    defaults = {"changed": bool(result.get("created_machine_ids")), "machine_actions": [], "failed_machines": [],
+                "not_sent_machine_ids": [], "created_machine_ids": [], "existing_machine_ids": []}
+    return {"machine_ids": machine_ids, "result": {**defaults, **result}}
 
 
 def test_report_after_waiting_on_our_actions_only():
