@@ -51,7 +51,10 @@ MACHINE_ACTION_READ_ROLES = (_MACHINE_ACTIONS_READ,)  # list or get machine acti
 FILE_MACHINES_ROLES = (_MACHINE_ACTIONS_READ,)  # GET files/{sha1}/machines
 CANCEL_ROLES = (("Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution", "Machine.Scan",
                  "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse"),)
-INDICATOR_ROLES = (("Ti.ReadWrite", "Ti.ReadWrite.All"),)
+# Live post-ti-indicator.md lists only Ti.ReadWrite.All for applications; Ti.ReadWrite is still accepted, but then
+# GET /api/indicators shows only the indicators this app created (get-ti-indicators-collection.md): defender_indicator
+# warns about that itself (_indicators.SEES_ALL_ROLES), so the group names no preferred role.
+INDICATOR_ROLES = (("Ti.ReadWrite.All", "Ti.ReadWrite"),)
 
 # Identifier URIs of the one WindowsDefenderATP API (appId fc780465-...), by cloud family: a token for any of them is
 # a token for Defender, so audience_mismatch does not flag it. Commercial: the webapp page's resource and its curl

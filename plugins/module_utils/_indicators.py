@@ -24,9 +24,8 @@ FILE_ACTIONS = ("Allowed", "Audit", "Block", "BlockAndRemediate")
 WARN_REFUSED = ("action Warn is not available for file indicators: Microsoft documents Warn for Defender for Cloud Apps "
                 "(URLs and domains), not for file hashes. Use Audit to alert only, Block or BlockAndRemediate to stop the "
                 "file, or Allowed")
-# Live post-ti-indicator.md lists only Ti.ReadWrite.All for applications; Ti.ReadWrite is still accepted, but then
-# GET /api/indicators shows only the indicators this app created (get-ti-indicators-collection.md).
-INDICATOR_ROLES = (("Ti.ReadWrite.All", "Ti.ReadWrite"),)
+# Roles that see every indicator; with only Ti.ReadWrite an app sees the ones it created. (The permission check
+# itself, INDICATOR_ROLES, lives with the others in _auth.)
 SEES_ALL_ROLES = frozenset(("Ti.ReadWrite.All", "Ti.Read.All"))
 SEVERITIES = ("Informational", "Low", "Medium", "High")
 # Module option -> body key. Body keys are case-sensitive (common-errors.md).

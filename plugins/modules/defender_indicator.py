@@ -242,10 +242,9 @@ api_calls:
 
 from datetime import datetime, timezone
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import token_claims, token_roles
+from ansible_collections.secops.defender.plugins.module_utils._auth import INDICATOR_ROLES, token_claims, token_roles
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     ACTIONS,
-    INDICATOR_ROLES,
     MANAGED,
     SEVERITIES,
     WARN_REFUSED,

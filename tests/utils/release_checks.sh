@@ -74,12 +74,16 @@ build_and_install() {
 ansible_doc_all() {
     local plugin_root="$installed/ansible_collections/secops/defender/plugins" count=0 bad=0 type dir file name out
     for type in module inventory lookup filter test; do
-        dir="$plugin_root/${type}s"
+        # plugins/modules, but plugins/inventory, plugins/filter ... (singular)
+        dir="$plugin_root/$type"
         [[ $type == module ]] && dir="$plugin_root/modules"
         [[ -d "$dir" ]] || continue
-        for file in "$dir"/*.py; do
+        # A filter or test file may hold several plugins: each has its own <name>.yml documentation.
+        local pattern="*.py"
+        [[ $type == filter || $type == test ]] && pattern="*.yml"
+        for file in "$dir"/$pattern; do
             [[ -e "$file" ]] || continue
-            name=$(basename "$file" .py)
+            name=$(basename "$file"); name=${name%.*}
             [[ $name == __init__ ]] && continue
             count=$((count + 1))
             if ! out=$(ANSIBLE_COLLECTIONS_PATH="$installed" "$CORE_VENV/bin/ansible-doc" -t "$type" "secops.defender.$name" 2>&1 >/dev/null); then
