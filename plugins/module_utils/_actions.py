@@ -383,9 +383,16 @@ class ActionWatcher:
         self.polls = 0
         self.elapsed = 0.0
         self.poll_errors: list = []  # transient errors met while polling (the last one is reported on timeout)
+        self.unseen: list = []  # keys of placeholders ({"id": ...}, no status) never seen within NEW_ACTION_GRACE_SECONDS
 
     def pending(self) -> list:
-        return [key for key, action in self.actions.items() if not is_terminal(action)]
+        return [key for key, action in self.actions.items() if not is_terminal(action) and key not in self.unseen]
+
+    def _give_up_on_unseen(self) -> None:
+        """A placeholder for an id the listing has not shown yet (it can lag a new action) is polled for
+        NEW_ACTION_GRACE_SECONDS; then it is taken as unknown and no longer waited for."""
+        if self.elapsed > NEW_ACTION_GRACE_SECONDS:
+            self.unseen.extend(key for key in self.pending() if self.actions[key].get("status") is None)
 
     def wait(self, timeout: float, poll_interval: float) -> list:
         """Poll until all are terminal or timeout passes; returns the keys still not terminal."""
@@ -407,6 +414,7 @@ class ActionWatcher:
                 if not _transient(exc):
                     raise
                 self.poll_errors.append(exc)
+            self._give_up_on_unseen()
         self.elapsed = max(self._clock() - started, slept)
         return self.pending()
 
@@ -419,12 +427,16 @@ class ActionWatcher:
                 self._update(key, get_action(self.client, self.actions[key]["id"]))
             except DefenderError as exc:
                 # GET by id can lag a new action (demisto retries ResourceNotFound on a fresh one)
-                if exc.status != 404 or elapsed > NEW_ACTION_GRACE_SECONDS:
+                placeholder = self.actions[key].get("status") is None  # given by id, never seen: see _give_up_on_unseen
+                if exc.status != 404 or (elapsed > NEW_ACTION_GRACE_SECONDS and not placeholder):
                     raise
             return
         by_id = {str(self.actions[k].get("id")).lower(): k for k in pending}
-        if self.by_ids:
+        created = [parse_time(self.actions[k].get("creationDateTimeUtc")) for k in pending]
+        if self.by_ids and (len(pending) <= IDS_PER_QUERY or None in created):
             polled = actions_by_ids(self.client, list(by_id))
+        elif self.by_ids:  # many ids: one listing since the oldest (paged) costs less than one query per 15 ids
+            polled = list_actions(self.client, action_filter(self.action_type, created_since=min(created) - timedelta(seconds=1)))
         else:
             oldest = min((parse_time(self.actions[k].get("creationDateTimeUtc")) or self._now()) for k in pending)
             polled = list_actions(self.client, action_filter(self.action_type, created_since=oldest - timedelta(seconds=1)))

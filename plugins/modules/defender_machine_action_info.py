@@ -210,6 +210,14 @@ machine_actions:
     troubleshoot_info:
       description: Troubleshooting information.
       type: str
+not_found_ids:
+  description:
+    - With O(ids), the ids of actions Defender did not list. With O(wait_for_terminal=true) each was polled for
+      60 seconds first, as the listing can lag a new action.
+  returned: when O(ids) is used
+  type: list
+  elements: str
+  version_added: 2.0.0
 timed_out_action_ids:
   description: With O(wait_for_terminal=true), the actions still not finished when O(wait_timeout) passed.
   returned: when O(wait_for_terminal=true)
@@ -312,16 +320,18 @@ def find_actions(module, client, inputs: dict) -> list:
 def wait_for_terminal(module, client, actions: list) -> list:
     """Poll until each action is terminal; fails with the actions when wait_timeout passes first."""
     params = module.params
-    types = {a.get("type") for a in actions}
+    types = {a.get("type") for a in actions if a.get("type")}
     watcher = ActionWatcher(client, {str(a.get("id")): a for a in actions},
                             action_type=types.pop() if len(types) == 1 else None, by_ids=bool(params["ids"]))
     try:
         timed_out = watcher.wait(params["wait_timeout"], params["poll_interval"])
     finally:
-        module.result["machine_actions"] = [snake_action(a) for a in watcher.actions.values()]
+        module.result["machine_actions"] = [snake_action(a) for a in watcher.actions.values() if a.get("status")]
         module.result["elapsed"] = round(watcher.elapsed, 3)
     module.result["timed_out_action_ids"] = timed_out
-    actions = list(watcher.actions.values())
+    if params["ids"]:
+        module.result["not_found_ids"] = [watcher.actions[key]["id"] for key in watcher.unseen]
+    actions = [a for key, a in watcher.actions.items() if key not in watcher.unseen]
     if timed_out:
         last = f"; the last poll failed: {watcher.poll_errors[-1]}" if watcher.poll_errors else ""
         module.fail(msg=f"{len(timed_out)} of {len(actions)} action(s) still not finished after wait_timeout "
@@ -335,6 +345,13 @@ def run(module: DefenderModule) -> None:
     module.require_roles(MACHINE_ACTION_READ_ROLES, "read machine actions")
     actions = find_actions(module, client, inputs)
     module.result["machine_actions"] = [snake_action(a) for a in actions]
+    if "ids" in inputs:
+        seen = {str(a.get("id")).lower() for a in actions}
+        missing = [i for i in inputs["ids"] if i not in seen]
+        module.result["not_found_ids"] = missing
+        if module.params["wait_for_terminal"]:
+            # The listing can lag a new action: an id it does not show yet is polled for a while, not dropped.
+            actions = actions + [{"id": i} for i in missing]
     if module.params["wait_for_terminal"]:
         actions = wait_for_terminal(module, client, actions)
     module.exit(machine_actions=[snake_action(a) for a in actions])

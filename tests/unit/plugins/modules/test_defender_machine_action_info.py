@@ -164,3 +164,65 @@ def test_validation_before_any_request(args, message):
 def test_api_error():
     result, failed, _session = run({}, [("GET", "/api/machineactions", error(403, "Forbidden", "no", "req-2"))])
     assert failed and result["error_code"] == "Forbidden" and result["request_id"] == "req-2"
+
+
+# --- ids: exactly these actions, a listing that lags a new one, many ids -------------------------------
+
+def ids_listing(call, statuses):
+    """The list API for an `id eq ... or id eq ...` filter: the actions asked for that `statuses` knows."""
+    asked = [part.split("'")[1] for part in call["params"].get("$filter", "").split(" or ") if "id eq" in part]
+    return listing(*[action(i, statuses[i]) for i in asked if statuses.get(i)])
+
+
+def test_ids_read_exactly_those_actions_with_list_queries():
+    ids = [f"{n:08x}-0e3d-4cbf-96aa-bf76f9b27f5e" for n in range(20)]
+    statuses = {i: "Succeeded" for i in ids}
+    result, failed, session = run({"ids": ids}, default=lambda call: ids_listing(call, statuses))
+    assert not failed and len(result["machine_actions"]) == 20 and result["not_found_ids"] == []
+    assert len(session.calls) == 2  # 15 + 5 ids
+
+
+def test_ids_waits_for_an_action_the_listing_does_not_show_yet():
+    statuses = {A1: "Pending", A2: None}
+    polls = []
+
+    def answer(call):
+        polls.append(call)
+        if len(polls) == 4:  # the new action appears in the listing on the 4th call
+            statuses[A2] = "Pending"
+        if len(polls) >= 6:
+            statuses[A1] = statuses[A2] = "Succeeded"
+        return ids_listing(call, statuses)
+    result, failed, _session = run({"ids": [A1, A2], "wait_for_terminal": True, "poll_interval": 1, "wait_timeout": 120},
+                                   default=answer)
+    assert not failed, result["msg"]
+    assert sorted(a["id"] for a in result["machine_actions"]) == sorted([A1, A2])
+    assert {a["status"] for a in result["machine_actions"]} == {"Succeeded"}
+    assert result["not_found_ids"] == []
+
+
+def test_ids_gives_up_on_an_unknown_id_after_the_grace_period_not_the_whole_wait():
+    statuses = {A1: "Succeeded"}
+    result, failed, session = run({"ids": [A1, A2], "wait_for_terminal": True, "poll_interval": 5, "wait_timeout": 3600},
+                                  default=lambda call: ids_listing(call, statuses) if "$filter" in call["params"]
+                                  else error(404, "ResourceNotFound"))
+    assert not failed, result["msg"]
+    assert [a["id"] for a in result["machine_actions"]] == [A1]
+    assert result["not_found_ids"] == [A2]
+    assert 60 <= result["elapsed"] < 80 and len(session.calls) < 20
+
+
+def test_many_ids_are_polled_with_one_listing_not_one_query_per_15():
+    ids = [f"{n:08x}-0e3d-4cbf-96aa-bf76f9b27f5e" for n in range(45)]
+    statuses = {i: "Pending" for i in ids}
+    calls = []
+
+    def answer(call):
+        calls.append(call)
+        if "id eq" in call["params"].get("$filter", ""):
+            return ids_listing(call, statuses)
+        return listing(*[action(i, "Succeeded") for i in ids])  # the poll: type and creation time
+    result, failed, _session = run({"ids": ids, "wait_for_terminal": True, "poll_interval": 1}, default=answer)
+    assert not failed, result["msg"]
+    polls = [c for c in calls if "id eq" not in c["params"].get("$filter", "")]
+    assert len(polls) == 1 and "creationDateTimeUtc ge" in polls[0]["params"]["$filter"]
