@@ -104,7 +104,7 @@ def normalize_comment(value: object, option: str = "comment") -> str:
     return value.strip()
 
 
-def parse_duration(value: object, option: str) -> int:
+def parse_duration(value: object, option: str, allow_zero: bool = False) -> int:
     """Seconds in a duration such as '90s', '15m', '24h', '7d', '1h30m' or a plain number of seconds."""
     if isinstance(value, bool):
         raise ValueError(f"{option} must be a duration such as 30m, 24h or 7d")
@@ -116,7 +116,7 @@ def parse_duration(value: object, option: str) -> int:
         seconds = sum(int(n) * _DURATION_UNITS[u.lower()] for n, u in _DURATION.findall(value))
     else:
         raise ValueError(f"{option} {_describe(value)} is not a duration; use a number of seconds or a value such as 30m, 24h, 7d")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"{option} must be a positive duration")
     return seconds
 

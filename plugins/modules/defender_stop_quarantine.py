@@ -409,9 +409,9 @@ def validated_inputs(module) -> dict:
             if duplicates:
                 shown = ", ".join(sorted(set(duplicates))[:10])
                 module.warn(f"machine_ids lists {len(duplicates)} device(s) more than once; each gets one request: {shown}")
-        within = params["skip_if_succeeded_within"]
-        inputs["succeeded_within"] = (None if str(within).strip() in ("0", "0s", "")
-                                      else parse_duration(within, "skip_if_succeeded_within"))
+        # 0 (in any unit) forces a new action even after a recent success
+        within = parse_duration(params["skip_if_succeeded_within"], "skip_if_succeeded_within", allow_zero=True)
+        inputs["succeeded_within"] = within or None
         validate_positive(params["wait_timeout"], "wait_timeout")
         validate_poll_interval(params["poll_interval"], params["calls_per_minute"])
         if params["pacing_state"] is not None:
