@@ -3,7 +3,7 @@
 """The alerts filter of the Event-Driven loop: what each alert of a file event gets told of its device's outcome.
 
 Used by playbooks/quarantine_on_alert.yml between the quarantine_file runbook and defender_alert; the text is made
-here once, not in Jinja. Documentation: alert_outcomes.yml next to this file.
+here once, not in Jinja.
 """
 
 from __future__ import annotations
@@ -49,6 +49,47 @@ def alert_outcomes(file_event: dict, report: dict | None = None, status_on_succe
             update["status"] = status_on_success
         updates.append(update)
     return updates
+
+
+DOCUMENTATION = r"""
+name: alert_outcomes
+author: secops.defender contributors (@secops)
+version_added: 2.0.0
+short_description: What each alert of a file event is told of its device's quarantine
+description:
+- Takes a file event of the C(secops.defender.alerts) event source (C(sha1) and its C(alerts)) and the report of the C(secops.defender.quarantine_file)
+  role (C(defender_quarantine_report)), and returns one update per alert for M(secops.defender.defender_alert)'s O(secops.defender.defender_alert#module:alerts)
+  option.
+- The comment names the file, the device, its outcome (C(Succeeded), C(Failed), C(NotSent), ...), the action id and the message;
+  an alert without a device, or whose device the runbook did not reach, says so.
+- An alert whose device succeeded also gets O(status_on_success).
+positional: _input, report, status_on_success
+options:
+  _input:
+    description: The file event (C(ansible_eda.event.defender_file)).
+    type: dict
+    required: true
+  report:
+    description: The role's report; devices not in it get "no outcome".
+    type: dict
+  status_on_success:
+    description: Status for the alerts whose device succeeded; empty for none.
+    type: str
+    default: InProgress
+"""
+
+EXAMPLES = r"""
+- name: Comment on every alert (one task, one token)
+  secops.defender.defender_alert:
+    alerts: "{{ ansible_eda.event.defender_file | secops.defender.alert_outcomes(defender_quarantine_report, 'InProgress') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One dict per alert, C(id), C(comment) and, when its device succeeded, C(status).
+  type: list
+  elements: dict
+"""
 
 
 class FilterModule:

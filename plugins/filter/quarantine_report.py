@@ -4,7 +4,7 @@
 
 The role's tasks only call these and show what they return; the modules' own rules (what a SHA-1 is, how
 a terminal action failed) are imported from module_utils so that a message reads the same wherever it
-comes from. Documentation: the .yml file of each filter next to this one.
+comes from. Each filter is registered, with its documentation, in the file of its name.
 """
 
 from __future__ import annotations
@@ -355,8 +355,8 @@ class _Run:
                             "status": result.get("status"), "retry_after": result.get("retry_after")}
         for machine_id in machine_ids:
             error = self.errors.get(machine_id)
-            if machine_id in unhandled or (error and error.get("code") == result.get("error_code")
-                                           and machine_id not in self.actions):
+            stopped_by_it = bool(error) and error.get("code") == result.get("error_code") and machine_id not in self.actions
+            if machine_id in unhandled or stopped_by_it:
                 self.errors[machine_id] = {"machine_id": machine_id, "code": "NotSent", "message": ""}
 
     def device(self, machine_id: str) -> dict:
@@ -515,13 +515,126 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+DOCUMENTATION = r"""
+name: quarantine_report
+author: secops.defender contributors (@secops)
+version_added: 2.0.0
+short_description: The per-device report of the quarantine_file role
+description:
+- Builds the report C(defender_quarantine_report) of the role C(secops.defender.quarantine_file) from the results of its batches
+  of M(secops.defender.defender_stop_quarantine), of the indicator task (M(secops.defender.defender_indicator)) and of the
+  wait (M(secops.defender.defender_machine_action_info) with O(secops.defender.defender_machine_action_info#module:ids)).
+- The outcome of each device, the summary lines and the final failure message are computed here only; the role shows them.
+- An error that applies to every device (a missing permission, a sign-in failure, throttling beyond the deadline) stops the
+  run; the report says so once (RV(_value.stopped)) and gives the devices not sent the status C(NotSent).
+positional: _input, context
+options:
+  _input:
+    description:
+    - The batches run so far, each a dict with C(machine_ids) (the batch's devices) and C(result) (the registered result of
+      M(secops.defender.defender_stop_quarantine) for them, run with C(failed_when=false)).
+    type: list
+    elements: dict
+    required: true
+  context:
+    description:
+    - The run, a dict with C(sha1), C(comment), C(dry_run), C(wait), C(wait_timeout), C(block_everywhere), C(machine_ids),
+      C(names), C(job) and C(report_files). C(machine_ids) lists every target device, including those no batch reached.
+    type: dict
+    required: true
+  indicator:
+    description: The registered result of the indicator task (C(failed_when=false)), or a skipped result.
+    type: dict
+  waited:
+    description: The registered result of the wait (C(failed_when=false)), or a skipped result.
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Build the report
+  ansible.builtin.set_fact:
+    defender_quarantine_report: >-
+      {{ batches | secops.defender.quarantine_report(context, indicator=indicator_result, waited=wait_result) }}
+"""
+
+RETURN = r"""
+_value:
+  description: The report.
+  type: dict
+  contains:
+    sha1:
+      description: The file.
+      type: str
+    comment:
+      description: The comment sent with every action (with the AWX job stamp when there is one).
+      type: str
+    dry_run:
+      description: Whether nothing was sent (check mode).
+      type: bool
+    changed:
+      description: Whether an action or the indicator was (or in a dry run would be) created or changed.
+      type: bool
+    total:
+      description: Target devices.
+      type: int
+    counts:
+      description:
+      - Devices by final status, C(Succeeded), C(Failed), C(TimeOut), C(Cancelled), C(Pending), C(InProgress), C(Error) (Defender
+        refused the request), C(NotSent), and in a dry run C(WouldSubmit) and C(WouldFail).
+      type: dict
+    new_actions:
+      description: Actions created by this run (in a dry run, that would be).
+      type: int
+    existing_actions:
+      description: Devices that already had an action for the file under way or recently succeeded.
+      type: int
+    failed_count:
+      description: Devices in RV(_value.failed_machines).
+      type: int
+    failed_machines:
+      description: The entries of RV(_value.machines) that failed or were not sent.
+      type: list
+      elements: dict
+    not_sent_count:
+      description: Devices never sent because the run stopped.
+      type: int
+    stopped:
+      description: Why the run stopped sending (C(code), C(message), C(status), C(retry_after)), or C(none).
+      type: dict
+    pending_action_ids:
+      description: The actions of the run still C(Pending) or C(InProgress).
+      type: list
+      elements: str
+    machines:
+      description:
+      - One entry per device, C(machine_id), C(computer_dns_name), C(status), C(action_id), C(new_action), C(started) and
+        C(finished) (the action's creation and, once final, last update), and C(error_code) and C(message) when it failed.
+      type: list
+      elements: dict
+    indicator:
+      description:
+      - With C(block_everywhere), the indicator (Defender's fields in snake_case) with C(changed) and C(error) (C(none), or
+        C(code), C(message), C(status) when the block failed); else C(none).
+      type: dict
+    job:
+      description: The AWX / Automation Platform job (C(id), C(template_name)), or C(none).
+      type: dict
+    report_files:
+      description: The files the role writes the report to (C(json), C(csv)), or C(none).
+      type: dict
+    summary:
+      description: The lines the role shows.
+      type: list
+      elements: str
+    failure_message:
+      description: Why the run fails at the end (devices named with their ids), or C(none) when nothing failed.
+      type: str
+"""
+
+
 class FilterModule:
-    """The quarantine_file role's filters."""
+    """The quarantine_report filter; quarantine_inputs, quarantine_targets and quarantine_report_csv are implemented
+    above and registered by their own files (one filter per file, each with its documentation)."""
 
     def filters(self):
-        return {
-            "quarantine_inputs": quarantine_inputs,
-            "quarantine_targets": quarantine_targets,
-            "quarantine_report": quarantine_report,
-            "quarantine_report_csv": quarantine_report_csv,
-        }
+        return {"quarantine_report": quarantine_report}

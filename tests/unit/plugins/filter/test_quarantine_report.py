@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 
 import pytest
+import yaml
 
 from ansible_collections.secops.defender.plugins.filter.quarantine_report import (
-    FilterModule,
     quarantine_inputs,
     quarantine_report,
     quarantine_report_csv,
@@ -271,9 +272,12 @@ def test_csv_one_row_per_device_and_no_formula():
     assert quarantine_report_csv({"machines": [{"machine_id": "=1+1", "status": "-x"}]}).splitlines()[1] == "'=1+1,,,'-x,,,"
 
 
-def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"quarantine_inputs", "quarantine_targets", "quarantine_report",
-                                             "quarantine_report_csv"}
+@pytest.mark.parametrize("name", ["quarantine_inputs", "quarantine_targets", "quarantine_report", "quarantine_report_csv"])
+def test_each_filter_is_registered_by_the_file_of_its_name_with_its_documentation(name):
+    plugin = importlib.import_module(f"ansible_collections.secops.defender.plugins.filter.{name}")
+    assert set(plugin.FilterModule().filters()) == {name}
+    assert yaml.safe_load(plugin.DOCUMENTATION)["name"] == name
+    assert yaml.safe_load(plugin.RETURN)["_value"]
 
 
 def test_results_of_tasks_run_with_failed_when_false_still_count_as_failed():
