@@ -78,10 +78,7 @@ ansible_doc_all() {
         dir="$plugin_root/$type"
         [[ $type == module ]] && dir="$plugin_root/modules"
         [[ -d "$dir" ]] || continue
-        # A filter or test file may hold several plugins: each has its own <name>.yml documentation.
-        local pattern="*.py"
-        [[ $type == filter || $type == test ]] && pattern="*.yml"
-        for file in "$dir"/$pattern; do
+        for file in "$dir"/*.py; do
             [[ -e "$file" ]] || continue
             name=$(basename "$file"); name=${name%.*}
             [[ $name == __init__ ]] && continue
