@@ -27,7 +27,19 @@ options:
       - Client secret of the app registration.
       - If not set, the value of the E(AZURE_CLIENT_SECRET) environment variable is used.
       - Ignored when O(access_token) or O(client_certificate_path) is given.
+      - Mutually exclusive with O(client_secret_file).
     type: str
+  client_secret_file:
+    description:
+      - Path to a file that holds the client secret, for O(client_secret).
+      - Use it where a secret must not be in the environment of the process, for example the AWX credential
+        type's file injector or a mounted Kubernetes secret. The secret never appears in the environment, or in
+        what a job engine records of it.
+      - The file is read when the task runs. A line ending after the secret is ignored. A file that cannot be read,
+        or is empty, fails the task before any request.
+      - If not set, the value of the E(DEFENDER_CLIENT_SECRET_FILE) environment variable is used.
+    type: path
+    version_added: 2.0.0
   client_certificate_path:
     description:
       - Path to one PEM file holding the certificate registered on the app and its private key.
@@ -39,7 +51,15 @@ options:
     description:
       - Passphrase of an encrypted private key in O(client_certificate_path).
       - If not set, the value of the E(AZURE_CLIENT_CERTIFICATE_PASSWORD) environment variable is used.
+      - Mutually exclusive with O(client_certificate_password_file).
     type: str
+  client_certificate_password_file:
+    description:
+      - Path to a file that holds the passphrase, for O(client_certificate_password). It is read in the same
+        way as O(client_secret_file).
+      - If not set, the value of the E(DEFENDER_CLIENT_CERTIFICATE_PASSWORD_FILE) environment variable is used.
+    type: path
+    version_added: 2.0.0
   client_certificate_thumbprint:
     description:
       - SHA-1 thumbprint (hex) of the certificate, when the PEM file holds only the private key.
@@ -61,9 +81,9 @@ options:
     description:
       - How to obtain the token.
       - V(auto) takes the first of these that is set, in this order. O(access_token); O(client_certificate_path)
-        (V(certificate)); O(client_secret); O(federated_token_file) (V(workload_identity)); a managed identity endpoint
-        in the environment, such as E(IDENTITY_ENDPOINT) on App Service, or O(managed_identity_client_id)
-        (V(managed_identity)).
+        (V(certificate)); O(client_secret) or O(client_secret_file); O(federated_token_file) (V(workload_identity));
+        a managed identity endpoint in the environment, such as E(IDENTITY_ENDPOINT) on App Service, or
+        O(managed_identity_client_id) (V(managed_identity)).
       - V(managed_identity) uses the Azure managed identity of the host (VM, App Service, Functions, Arc-enabled
         server); C(msal) finds its endpoint, the VM's instance metadata service (IMDS) by default. Set it
         explicitly on an Azure VM, where nothing in the environment shows the identity.
@@ -189,188 +209,208 @@ options:
     ini:
       - section: secops_defender
         key: tenant_id
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_tenant_id
-        version_added: 2.1.0
+        version_added: 2.0.0
   client_id:
     env:
       - name: AZURE_CLIENT_ID
     ini:
       - section: secops_defender
         key: client_id
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_client_id
-        version_added: 2.1.0
+        version_added: 2.0.0
   client_secret:
     env:
       - name: AZURE_CLIENT_SECRET
     ini:
       - section: secops_defender
         key: client_secret
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_client_secret
-        version_added: 2.1.0
+        version_added: 2.0.0
+  client_secret_file:
+    env:
+      - name: DEFENDER_CLIENT_SECRET_FILE
+    ini:
+      - section: secops_defender
+        key: client_secret_file
+        version_added: 2.0.0
+    vars:
+      - name: defender_client_secret_file
+        version_added: 2.0.0
   client_certificate_path:
     env:
       - name: AZURE_CLIENT_CERTIFICATE_PATH
     ini:
       - section: secops_defender
         key: client_certificate_path
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_client_certificate_path
-        version_added: 2.1.0
+        version_added: 2.0.0
   client_certificate_password:
     env:
       - name: AZURE_CLIENT_CERTIFICATE_PASSWORD
     ini:
       - section: secops_defender
         key: client_certificate_password
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_client_certificate_password
-        version_added: 2.1.0
+        version_added: 2.0.0
+  client_certificate_password_file:
+    env:
+      - name: DEFENDER_CLIENT_CERTIFICATE_PASSWORD_FILE
+    ini:
+      - section: secops_defender
+        key: client_certificate_password_file
+        version_added: 2.0.0
+    vars:
+      - name: defender_client_certificate_password_file
+        version_added: 2.0.0
   client_certificate_thumbprint:
     ini:
       - section: secops_defender
         key: client_certificate_thumbprint
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_client_certificate_thumbprint
-        version_added: 2.1.0
+        version_added: 2.0.0
   access_token:
     env:
       - name: DEFENDER_ACCESS_TOKEN
     ini:
       - section: secops_defender
         key: access_token
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_access_token
-        version_added: 2.1.0
+        version_added: 2.0.0
   token_cache_path:
     env:
       - name: DEFENDER_TOKEN_CACHE_PATH
     ini:
       - section: secops_defender
         key: token_cache_path
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_token_cache_path
-        version_added: 2.1.0
+        version_added: 2.0.0
   auth_method:
     env:
       - name: DEFENDER_AUTH_METHOD
     ini:
       - section: secops_defender
         key: auth_method
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_auth_method
-        version_added: 2.1.0
+        version_added: 2.0.0
   managed_identity_client_id:
     env:
       - name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID
     ini:
       - section: secops_defender
         key: managed_identity_client_id
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_managed_identity_client_id
-        version_added: 2.1.0
+        version_added: 2.0.0
   federated_token_file:
     env:
       - name: AZURE_FEDERATED_TOKEN_FILE
     ini:
       - section: secops_defender
         key: federated_token_file
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_federated_token_file
-        version_added: 2.1.0
+        version_added: 2.0.0
   cloud:
     env:
       - name: DEFENDER_CLOUD
     ini:
       - section: secops_defender
         key: cloud
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_cloud
-        version_added: 2.1.0
+        version_added: 2.0.0
   api_url:
     env:
       - name: DEFENDER_API_URL
     ini:
       - section: secops_defender
         key: api_url
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_api_url
-        version_added: 2.1.0
+        version_added: 2.0.0
   authority_url:
     env:
       - name: DEFENDER_AUTHORITY_URL
     ini:
       - section: secops_defender
         key: authority_url
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_authority_url
-        version_added: 2.1.0
+        version_added: 2.0.0
   scope:
     env:
       - name: DEFENDER_SCOPE
     ini:
       - section: secops_defender
         key: scope
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_scope
-        version_added: 2.1.0
+        version_added: 2.0.0
   validate_certs:
     env:
       - name: DEFENDER_VALIDATE_CERTS
     ini:
       - section: secops_defender
         key: validate_certs
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_validate_certs
-        version_added: 2.1.0
+        version_added: 2.0.0
   ca_path:
     env:
       - name: DEFENDER_CA_PATH
     ini:
       - section: secops_defender
         key: ca_path
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_ca_path
-        version_added: 2.1.0
+        version_added: 2.0.0
   proxy:
     env:
       - name: DEFENDER_PROXY
     ini:
       - section: secops_defender
         key: proxy
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_proxy
-        version_added: 2.1.0
+        version_added: 2.0.0
   timeout:
     env:
       - name: DEFENDER_TIMEOUT
     ini:
       - section: secops_defender
         key: timeout
-        version_added: 2.1.0
+        version_added: 2.0.0
     vars:
       - name: defender_timeout
-        version_added: 2.1.0
+        version_added: 2.0.0
 notes:
   - Plugins do not take C(module_defaults), which applies to modules only. Each option is read from, in this
     order, the plugin's configuration file, an extra variable (C(-e defender_<option>=...)), its environment

@@ -648,6 +648,38 @@ def audience_hint(token: str, expected_resource: str) -> str | None:
             "cloud (or where the access_token was obtained).")
 
 
+# Secrets that may also be given as the path of a file holding them (an AWX file injector, a Kubernetes secret
+# volume): the secret then never sits in the process environment, nor in what a job engine records of it.
+SECRET_FILE_OPTIONS = {"client_secret_file": "client_secret",
+                       "client_certificate_password_file": "client_certificate_password"}
+
+
+def read_secret_files(params: dict) -> dict:
+    """params with each *_file secret read into its option, the *_file key gone (so a second call reads nothing);
+    ValueError naming the path when the file cannot be used.
+
+    Only the line ending after the secret is dropped. Giving both a secret and its file is an error rather
+    than a silent choice between two credentials."""
+    resolved = dict(params)
+    for file_option, option in SECRET_FILE_OPTIONS.items():
+        path = resolved.pop(file_option, None)
+        if not path:
+            continue
+        if resolved.get(option):
+            raise ValueError(f"{option} and {file_option} are both set ({OPTION_ENV[option]} and "
+                             f"{OPTION_ENV[file_option]} count too): give one")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                secret = handle.read().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc.__class__.__name__
+            raise ValueError(f"{file_option} {path}: cannot read the file ({reason})") from None
+        if not secret:
+            raise ValueError(f"{file_option} {path} is empty")
+        resolved[option] = secret
+    return resolved
+
+
 def choose_auth_method(params: dict) -> str:
     """auth_method, or for auto the first credential present: access_token, certificate, secret, workload
     identity (federated token file), managed identity (its endpoint in the environment, or a client id)."""
@@ -660,7 +692,7 @@ def choose_auth_method(params: dict) -> str:
         return "access_token"
     if params.get("client_certificate_path"):
         return "certificate"
-    if params.get("client_secret"):
+    if params.get("client_secret") or params.get("client_secret_file"):
         return "client_secret"
     if params.get("federated_token_file"):
         return "workload_identity"
@@ -690,6 +722,7 @@ def build_token_provider(params: dict, endpoints, http_client, warn=None) -> Tok
 
 
 def _build_provider(params: dict, endpoints, http_client, warn) -> TokenProvider:
+    params = read_secret_files(params)
     method = choose_auth_method(params)
     cache_path = params.get("token_cache_path")
     if method == "access_token":

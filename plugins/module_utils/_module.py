@@ -13,7 +13,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ._auth import AUTH_METHODS, missing_roles, permission_warnings
+from ._auth import AUTH_METHODS, SECRET_FILE_OPTIONS, missing_roles, permission_warnings, read_secret_files
 from ._client import DefenderClient
 from ._clouds import CLOUDS
 from ._errors import DefenderError, MissingLibraryError
@@ -30,9 +30,12 @@ DEFENDER_AUTH_ARGSPEC = {
     "tenant_id": {"type": "str", "fallback": _env("tenant_id")},
     "client_id": {"type": "str", "fallback": _env("client_id")},
     "client_secret": {"type": "str", "no_log": True, "fallback": _env("client_secret")},
+    "client_secret_file": {"type": "path", "no_log": False, "fallback": _env("client_secret_file")},
     "client_certificate_path": {"type": "path", "fallback": _env("client_certificate_path")},
     "client_certificate_password": {"type": "str", "no_log": True,
                                     "fallback": _env("client_certificate_password")},
+    "client_certificate_password_file": {"type": "path", "no_log": False,
+                                         "fallback": _env("client_certificate_password_file")},
     "client_certificate_thumbprint": {"type": "str", "no_log": False},
     "access_token": {"type": "str", "no_log": True, "fallback": _env("access_token")},
     "token_cache_path": {"type": "path", "no_log": False, "fallback": _env("token_cache_path")},
@@ -95,7 +98,10 @@ class DefenderModule(AnsibleModule):
         """The client for the connection options (built on first use; a bad option fails before any request)."""
         if self._client is None:
             try:
-                self._client = build_client(self.params, warn=self.warn)
+                params = read_secret_files(self.params)
+                # A secret read from a file is masked in every output like one given as an option.
+                self.no_log_values.update(params[option] for option in SECRET_FILE_OPTIONS.values() if params.get(option))
+                self._client = build_client(params, warn=self.warn)
             except (ValueError, MissingLibraryError, DefenderError) as exc:
                 self.fail(exc)
         return self._client

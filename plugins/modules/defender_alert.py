@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: defender_alert
 short_description: Update a Defender for Endpoint alert - status, owner, classification, determination, comment
-version_added: 2.1.0
+version_added: 2.0.0
 description:
   - Updates one Microsoft Defender for Endpoint alert, or a list of alerts, with C(PATCH /api/alerts/{id}), setting
     its status, who it is assigned to, its classification and determination, and adding a comment.

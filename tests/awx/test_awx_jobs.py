@@ -34,23 +34,25 @@ def template(credential_inputs: dict, answers: dict | None = None, **kwargs) -> 
                                extra_vars={**FAST, **kwargs.pop("extra_vars", {})}, **kwargs)
 
 
-def leaks(job: awx_job.Job, secrets: list) -> list:
-    """Secrets or tokens in the job's stdout, its job events or any artifact AWX would keep.
+def leaks(job: awx_job.Job, secrets: list, node_env: dict | None = None) -> list:
+    """Secrets or tokens anywhere in the job's artifacts directory: stdout, job events, the final stats, and
+    ansible-runner's `command`, which records the whole environment the job ran with.
 
-    ansible-runner's own `command` artifact is the exception: it records the environment it started
-    ansible-playbook with, which is where AWX's env injectors put a credential (mode 0600, in the private data
-    dir that AWX deletes after the job); docs/awx.md says so. It is checked apart, in test_secrets_*."""
+    The credential puts no secret in that environment (its file injectors write them to private files), so
+    the one thing `command` may hold is what the execution node itself has in its environment (`node_env`,
+    such as an App Service IDENTITY_HEADER), which ansible-runner records as it records PATH."""
     found = []
+    node_values = set((node_env or {}).values())
     for folder, _dirs, files in os.walk(job.artifacts):
         for name in files:
             path = os.path.join(folder, name)
-            if os.path.relpath(path, job.artifacts) == "command":
-                continue
+            relpath = os.path.relpath(path, job.artifacts)
             with open(path, encoding="utf-8", errors="replace") as handle:
                 text = handle.read()
-            found.extend(f"{os.path.relpath(path, job.artifacts)}: {secret[:6]}..." for secret in secrets if secret in text)
+            excused = node_values if relpath == "command" else set()
+            found.extend(f"{relpath}: {secret[:6]}..." for secret in secrets if secret in text and secret not in excused)
             if JWT.search(text):
-                found.append(f"{os.path.relpath(path, job.artifacts)}: a JWT")
+                found.append(f"{relpath}: a JWT")
     return found
 
 
@@ -62,7 +64,7 @@ def run_ok(launch, emulator, credential_inputs: dict, job_id: int, node_env: dic
     return job
 
 
-def assert_quarantined(job: awx_job.Job, emulator, machine_ids: list, requestor: str) -> dict:
+def assert_quarantined(job: awx_job.Job, emulator, machine_ids: list, requestor: str, node_env: dict | None = None) -> dict:
     """Each device got one action, by this identity; the workflow artifact is in the final stats event."""
     actions = emulator.actions(SHA1)
     assert sorted(a["machineId"] for a in actions) == sorted(machine_ids)
@@ -72,7 +74,7 @@ def assert_quarantined(job: awx_job.Job, emulator, machine_ids: list, requestor:
     report = job.artifact_data()["defender_quarantine_report"]
     assert report["total"] == len(machine_ids) and report["failed_count"] == 0
     assert report["sha1"] == SHA1
-    assert not leaks(job, emulator.secrets())
+    assert not leaks(job, emulator.secrets(), node_env)
     return report
 
 
@@ -81,9 +83,9 @@ def test_client_secret(launch, emulator):
     job = run_ok(launch, emulator, inputs, 4711)
     report = assert_quarantined(job, emulator, [DESK_01, SRV_01], inputs["client_id"])
     assert report["counts"] == {"Succeeded": 2}
-    # What the controller stores as the job's environment hides the secret.
-    assert job.safe_env["AZURE_CLIENT_SECRET"] == "*" * 10
-    assert inputs["client_secret"] not in json.dumps(job.safe_env)
+    # Neither the job's environment nor what the controller stores of it holds the secret: only its file's path.
+    assert "AZURE_CLIENT_SECRET" not in job.env and job.env["DEFENDER_CLIENT_SECRET_FILE"]
+    assert inputs["client_secret"] not in json.dumps(job.env) + json.dumps(job.safe_env)
 
 
 def test_certificate_from_the_file_injector(launch, emulator):
@@ -118,18 +120,25 @@ def test_nothing_filled_in_uses_the_managed_identity_of_the_execution_node(launc
     inputs = {"api_url": emulator.info["url"], "authority_url": emulator.info["url"]}
     node = {"IDENTITY_ENDPOINT": managed["endpoint"], "IDENTITY_HEADER": managed["header"]}
     job = run_ok(launch, emulator, inputs, 4714, node_env=node)
-    assert_quarantined(job, emulator, [DESK_01, SRV_01], system["client_id"])
+    assert_quarantined(job, emulator, [DESK_01, SRV_01], system["client_id"], node_env=node)
     assert [r for r in emulator.log() if r["path"] == "/msi/token"], "the token came from the node's identity endpoint"
 
 
-def test_secrets_are_only_in_what_ansible_runner_records_of_its_environment(launch, emulator):
+def test_no_secret_in_the_artifacts_not_even_in_the_environment_ansible_runner_records(launch, emulator):
     inputs, _node = awx_job.emulator_inputs(emulator.info)
     job = run_ok(launch, emulator, inputs, 4715, verbosity=3)
-    assert not leaks(job, emulator.secrets()), "with -vvv, nothing in stdout, job events or other artifacts"
-    assert inputs["client_secret"] not in job.stdout
-    command = os.path.join(job.artifacts, "command")
-    assert stat.S_IMODE(os.stat(command).st_mode) == 0o600
-    assert json.loads(job.read("command"))["env"]["AZURE_CLIENT_SECRET"] == inputs["client_secret"]
+    assert not leaks(job, emulator.secrets()), "with -vvv, nothing in stdout, job events, command or other artifacts"
+    # The secret reached the modules as a file of the private data dir (0600), named in the environment.
+    env = json.loads(job.read("command"))["env"]
+    assert "AZURE_CLIENT_SECRET" not in env
+    secret_file = env["DEFENDER_CLIENT_SECRET_FILE"]
+    assert secret_file.startswith(os.path.join(job.private_data_dir, "env", "")), secret_file
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+    with open(secret_file, encoding="utf-8") as handle:
+        assert handle.read() == inputs["client_secret"]
+    # Nor is it in the environment file of the private data dir, which AWX passes to the worker.
+    with open(os.path.join(job.private_data_dir, "env", "envvars"), encoding="utf-8") as handle:
+        assert inputs["client_secret"] not in handle.read()
 
 
 @pytest.mark.parametrize("answers, extra_vars, message", [

@@ -62,6 +62,8 @@ QUOTES = {
     "no_credentials": ["No credentials: give access_token, or tenant_id and client_id with client_secret or "
                        "client_certificate_path (or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET), or set "
                        "auth_method to managed_identity or workload_identity"],
+    "secret_file_missing": ["client_secret_file …/no-such-secret: cannot read the file (No such file or directory)"],
+    "secret_file_empty": ["client_secret_file …/empty-secret is empty"],
     "insecure_cache": ["token_cache_path … is readable by other users (mode 0644); it holds bearer tokens: chmod 600 it"],
     "cache_not_a_directory": ["token_cache_path …/tokens.json: … is not a directory"],
     "cache_not_a_file": ["token_cache_path …: is not a regular file: point token_cache_path at a file"],

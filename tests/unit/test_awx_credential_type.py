@@ -27,17 +27,18 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.secops.defender.plugins.module_utils._auth import choose_auth_method
+from ansible_collections.secops.defender.plugins.module_utils._auth import choose_auth_method, read_secret_files
 from ansible_collections.secops.defender.plugins.module_utils._module import DEFENDER_AUTH_ARGSPEC
 
 CREDENTIAL_TYPE = os.path.join(os.path.dirname(__file__), "..", "..", "extensions", "awx", "credential_type.yml")
-HIDDEN = "*" * 10  # what AWX stores instead of a secret in the job's environment (safe_env)
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"
 
 # The controller's JSON schema for a field (awx/main/fields.py, CredentialTypeInputField):
 # additionalProperties is false, so any other key is refused when the type is created.
 FIELD_KEYS = {"id", "label", "type", "format", "choices", "help_text", "multiline", "secret", "ask_at_runtime", "default"}
 FIELD_ID = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
+# The controller's schema for file injectors (awx/main/fields.py, CredentialTypeInjectorField).
+FILE_KEY = re.compile(r"^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$")
 ENV_NAME = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
 
 
@@ -103,7 +104,9 @@ def test_fields_follow_the_controller_schema(credential_type, fields):
         assert field.get("label") and field.get("type") in ("string", "boolean")
     assert set(credential_type["inputs"]["required"]) <= set(fields)
     assert set(credential_type["injectors"]) <= {"env", "file", "extra_vars"}
-    assert set(credential_type["injectors"].get("file", {})) <= {"template"}
+    files = set(credential_type["injectors"].get("file", {}))
+    assert all(FILE_KEY.match(key) for key in files), files
+    assert "template" not in files or len(files) == 1, "the controller refuses `template` next to `template.<name>`"
     for name in credential_type["injectors"]["env"]:
         # The controller refuses ANSIBLE_* names when the type is saved (inject_credential does not check it).
         assert ENV_NAME.match(name) and not name.startswith("ANSIBLE_"), name
@@ -117,15 +120,29 @@ def test_every_field_reaches_an_injector_and_nothing_else_is_used(credential_typ
     assert used == set(fields)
 
 
-def test_secret_fields_are_secret_and_masked_in_the_stored_job_environment(inject, fields):
-    assert {name for name, field in fields.items() if field.get("secret")} == {
-        "client_secret", "client_certificate", "client_certificate_password"}
+def test_no_secret_is_ever_in_the_job_environment_only_in_private_files(inject, fields, monkeypatch):
+    # ansible-runner records the job's environment in artifacts/<job>/command and the job's processes can read
+    # it in /proc: each secret field reaches the modules as a file of the private data dir instead.
+    secret_fields = {name for name, field in fields.items() if field.get("secret")}
+    assert secret_fields == {"client_secret", "client_certificate", "client_certificate_password"}
     assert fields["client_certificate"].get("multiline") is True
-    env, safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret",
-                                         "client_certificate_password": "pw"})
-    assert env["AZURE_CLIENT_SECRET"] == "s3cret" and env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] == "pw"
-    assert safe_env["AZURE_CLIENT_SECRET"] == HIDDEN and safe_env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] == HIDDEN
-    assert "s3cret" not in repr(safe_env) and "pw" not in safe_env.values()
+    inputs = {"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret~value", "client_certificate": PEM,
+              "client_certificate_password": "pass-phrase"}
+    env, safe_env, args, pdd = inject(inputs)
+    for secret in (inputs[name] for name in secret_fields):
+        assert not [name for name, value in {**env, **safe_env}.items() if secret in value], "a secret in the env"
+        assert secret not in " ".join(args)
+    for name, field in (("DEFENDER_CLIENT_SECRET_FILE", "client_secret"), ("AZURE_CLIENT_CERTIFICATE_PATH", "client_certificate"),
+                        ("DEFENDER_CLIENT_CERTIFICATE_PASSWORD_FILE", "client_certificate_password")):
+        path = host_path(env[name], pdd)
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == inputs[field]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    params = module_params(env, monkeypatch)
+    params["client_secret_file"] = host_path(params["client_secret_file"], pdd)
+    params["client_certificate_password_file"] = host_path(params["client_certificate_password_file"], pdd)
+    resolved = read_secret_files(params)
+    assert (resolved["client_secret"], resolved["client_certificate_password"]) == ("s3cret~value", "pass-phrase")
 
 
 def test_every_field_filled_in_renders(inject, fields):
@@ -139,10 +156,14 @@ def test_every_field_filled_in_renders(inject, fields):
 
 
 def test_client_secret(inject, monkeypatch):
-    env, _safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret"})
+    env, _safe_env, _args, pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "client_secret": "s3cret"})
     assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and env["AZURE_FEDERATED_TOKEN_FILE"] == ""
+    assert env["DEFENDER_CLIENT_CERTIFICATE_PASSWORD_FILE"] == ""
     params = module_params(env, monkeypatch)
-    assert (params["tenant_id"], params["client_id"], params["client_secret"]) == ("t-1", "c-1", "s3cret")
+    assert (params["tenant_id"], params["client_id"], params["client_secret"]) == ("t-1", "c-1", None)
+    assert params["client_secret_file"] == env["DEFENDER_CLIENT_SECRET_FILE"]
+    with open(host_path(params["client_secret_file"], pdd), encoding="utf-8") as handle:
+        assert handle.read() == "s3cret"
     assert params["cloud"] == "commercial" and params["auth_method"] == "auto"
     assert not params["api_url"] and not params["authority_url"]
     assert choose_auth_method(params) == "client_secret"
@@ -157,7 +178,7 @@ def test_certificate_is_written_to_a_private_file_the_modules_are_pointed_at(inj
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert PEM not in repr(safe_env)
     params = module_params(env, monkeypatch)
-    assert params["client_certificate_path"] == env["AZURE_CLIENT_CERTIFICATE_PATH"] and not params["client_secret"]
+    assert params["client_certificate_path"] == env["AZURE_CLIENT_CERTIFICATE_PATH"] and not params["client_secret_file"]
     assert params["cloud"] == "gcc_high"
     assert choose_auth_method(params) == "certificate"
 
@@ -170,7 +191,7 @@ def test_certificate_wins_over_a_secret_filled_in_too(inject, monkeypatch):
 def test_workload_identity_token_file(inject, monkeypatch):
     token_file = "/var/run/secrets/azure/tokens/azure-identity-token"
     env, _safe_env, _args, _pdd = inject({"tenant_id": "t-1", "client_id": "c-1", "federated_token_file": token_file})
-    assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and env["AZURE_CLIENT_SECRET"] == ""
+    assert env["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and env["DEFENDER_CLIENT_SECRET_FILE"] == ""
     params = module_params(env, monkeypatch)
     assert params["federated_token_file"] == token_file
     assert choose_auth_method(params) == "workload_identity"
@@ -179,8 +200,9 @@ def test_workload_identity_token_file(inject, monkeypatch):
 def test_nothing_filled_in_uses_the_managed_identity_the_execution_node_announces(inject, monkeypatch):
     env, _safe_env, _args, _pdd = inject({})
     assert env["DEFENDER_AUTH_METHOD"] == "auto" and env["DEFENDER_CLOUD"] == "commercial"
-    assert all(env[name] == "" for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                                            "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"))
+    assert all(env[name] == "" for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "DEFENDER_CLIENT_SECRET_FILE",
+                                            "AZURE_CLIENT_CERTIFICATE_PATH", "DEFENDER_CLIENT_CERTIFICATE_PASSWORD_FILE",
+                                            "AZURE_FEDERATED_TOKEN_FILE"))
     node = {"IDENTITY_ENDPOINT": "http://127.0.0.1:41000/msi/token", "IDENTITY_HEADER": "node-header"}
     assert choose_auth_method(module_params(env, monkeypatch, node_env=node)) == "managed_identity"
     with pytest.raises(ValueError, match="No credentials"):

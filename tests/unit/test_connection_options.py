@@ -26,8 +26,10 @@ from ansible_collections.secops.defender.plugins.module_utils._module import DEF
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INI_SECTION = "secops_defender"
 VAR_PREFIX = "defender_"
-# Credential fields named after an option, except the PEM text, which reaches its option as a file.
-FIELD_OPTION = {"client_certificate": "client_certificate_path"}
+# Credential fields named after an option, except the secrets, which reach their option as a file the
+# controller writes (a file injector), never as an environment variable.
+FIELD_OPTION = {"client_certificate": "client_certificate_path", "client_secret": "client_secret_file",
+                "client_certificate_password": "client_certificate_password_file"}
 
 TABLE = {name: list(spec.get("fallback", (None, []))[1]) for name, spec in DEFENDER_AUTH_ARGSPEC.items()}
 
@@ -92,8 +94,9 @@ def test_awx_credential_type_injects_each_field_as_its_options_env_var():
     assert sorted(injected) == sorted(TABLE[option][0] for option in options)
     for field, option in zip(fields, options):
         template = injected[TABLE[option][0]]
-        if option == "client_certificate_path":
-            assert "tower.filename" in template and "{{ client_certificate }}" in credential_type["injectors"]["file"]["template"]
+        if field in FIELD_OPTION:
+            assert re.search(r"\btower\.filename\.%s\b" % field, template), f"{TABLE[option][0]} is not the file of {field}"
+            assert credential_type["injectors"]["file"][f"template.{field}"] == "{{ %s }}" % field
         else:
             assert re.search(r"\{\{\s*%s\b" % field, template), f"{TABLE[option][0]} is not rendered from {field}"
 

@@ -40,7 +40,7 @@ description:
   - Transient failures (throttling, server errors, connections) are logged and the next poll tries again; the source
     ends (and with it ansible-rulebook) only on a configuration error, such as bad credentials, a missing
     C(Alert.Read.All) permission or an invalid O(filter), with a message that says what to fix.
-version_added: 2.1.0
+version_added: 2.0.0
 options:
   poll_interval:
     description: Seconds between the starts of two polls.
@@ -88,9 +88,10 @@ options:
   tenant_id:
     description: As for the modules (E(AZURE_TENANT_ID)). Every authentication and connection option of the
       C(secops.defender) modules is accepted with the same name, default and environment variable (C(client_id),
-      C(client_secret), C(client_certificate_path), C(access_token), C(token_cache_path), C(auth_method),
-      C(managed_identity_client_id), C(federated_token_file), C(cloud), C(api_url), C(authority_url), C(scope),
-      C(validate_certs), C(ca_path), C(proxy), C(timeout), C(retry_timeout), C(calls_per_minute), C(calls_per_hour), ...).
+      C(client_secret), C(client_secret_file), C(client_certificate_path), C(access_token), C(token_cache_path),
+      C(auth_method), C(managed_identity_client_id), C(federated_token_file), C(cloud), C(api_url), C(authority_url),
+      C(scope), C(validate_certs), C(ca_path), C(proxy), C(timeout), C(retry_timeout), C(calls_per_minute),
+      C(calls_per_hour), ...).
     type: str
 notes:
   - Needs the application permission C(Alert.Read.All) (or C(Alert.ReadWrite.All)); checked at start.

@@ -187,7 +187,7 @@ def test_a_template_in_the_file_is_rendered_but_a_secret_from_the_environment_is
 def test_the_options_are_those_of_the_modules_with_their_env_vars(plugin_options):
     assert plugin_options["client_secret"]["env"] == [{"name": "AZURE_CLIENT_SECRET"}]
     assert plugin_options["client_secret"]["vars"][0]["name"] == "defender_client_secret"
-    assert plugin_options["tenant_id"]["ini"][0] == {"section": "secops_defender", "key": "tenant_id", "version_added": "2.1.0",
+    assert plugin_options["tenant_id"]["ini"][0] == {"section": "secops_defender", "key": "tenant_id", "version_added": "2.0.0",
                                                      "version_added_collection": "secops.defender"}
 
 

@@ -212,6 +212,68 @@ def test_client_secret_through_msal_to_the_authority_with_the_scope():
     assert posts[0]["data"]["client_secret"] == "s3cret"
 
 
+def test_client_secret_file_is_read_and_sent_like_the_secret(tmp_path):
+    secret_file = tmp_path / "client_secret"
+    secret_file.write_text("s3cret~.value\n")  # a line ending is not part of the secret
+    http = identity([token_answer("tok-1")])
+    provider = _auth.build_token_provider({"tenant_id": TENANT, "client_id": "app", "client_secret_file": str(secret_file)},
+                                          ENDPOINTS, http)
+    assert provider.method == "client_secret" and provider.get_token() == "tok-1"
+    [post] = [c for c in http.calls if c["method"] == "POST"]
+    assert post["data"]["client_secret"] == "s3cret~.value"
+
+
+def test_client_secret_file_counts_for_auto_and_reading_twice_reads_once(tmp_path):
+    secret_file = tmp_path / "client_secret"
+    secret_file.write_text("s")
+    params = {"tenant_id": TENANT, "client_id": "app", "client_secret_file": str(secret_file)}
+    assert _auth.choose_auth_method(params) == "client_secret"
+    resolved = _auth.read_secret_files(params)
+    assert resolved["client_secret"] == "s" and "client_secret_file" not in resolved
+    secret_file.unlink()
+    assert _auth.read_secret_files(resolved) == resolved, "an already resolved dict is not read again"
+    assert params["client_secret_file"] == str(secret_file), "the caller's dict is left as it was"
+
+
+def test_certificate_password_file_reaches_the_certificate(tmp_path):
+    pem = tmp_path / "app.pem"
+    pem.write_text(_pem("ENCRYPTED PRIVATE KEY", b"key") + _pem("CERTIFICATE", b"der"))
+    password_file = tmp_path / "passphrase"
+    password_file.write_text("pass phrase\r\n")
+    resolved = _auth.read_secret_files({"client_certificate_path": str(pem),
+                                        "client_certificate_password_file": str(password_file)})
+    assert resolved["client_certificate_password"] == "pass phrase"
+    assert _auth.load_certificate_credential(resolved["client_certificate_path"],
+                                             resolved["client_certificate_password"])["passphrase"] == "pass phrase"
+
+
+@pytest.mark.parametrize("content, params, message", [
+    (None, {}, r"client_secret_file .*/missing: cannot read the file \(No such file or directory\)"),
+    ("", {}, r"client_secret_file .*/secret is empty"),
+    ("\n", {}, r"client_secret_file .*/secret is empty"),
+    (b"\xff\xfe", {}, r"client_secret_file .*/secret: cannot read the file \(UnicodeDecodeError\)"),
+    ("s", {"client_secret": "other"}, r"client_secret and client_secret_file are both set \(AZURE_CLIENT_SECRET and "
+                                      r"DEFENDER_CLIENT_SECRET_FILE count too\): give one"),
+], ids=["missing", "empty", "only-a-newline", "not-text", "both"])
+def test_a_secret_file_that_cannot_be_used_fails_before_any_request(tmp_path, content, params, message):
+    path = tmp_path / ("missing" if content is None else "secret")
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    http = FakeSession(lambda call: pytest.fail(f"a request was sent: {call['url']}"))
+    with pytest.raises(ValueError, match=message) as info:
+        _auth.build_token_provider({"tenant_id": TENANT, "client_id": "app", "client_secret_file": str(path), **params},
+                                   ENDPOINTS, http)
+    assert "other" not in str(info.value)
+    assert http.calls == []
+
+
+def test_a_directory_as_secret_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"client_certificate_password_file .*: cannot read the file \(Is a directory\)"):
+        _auth.read_secret_files({"client_certificate_password_file": str(tmp_path)})
+
+
 def test_token_error_is_mapped_without_the_secret():
     http = identity([FakeResponse(401, {"error": "invalid_client", "error_description":
                                         "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.modules import defender_token as module
 from ansible_collections.secops.defender.tests.unit.fakes import FakeResponse, FakeSession, run_module
 
@@ -41,3 +42,29 @@ def test_returns_the_token_and_its_facts():
     assert result["expires_on"] == "2025-11-28T18:25:01Z"
     assert result["auth_method"] == "client_secret"
     assert len([c for c in session.calls if c["method"] == "POST"]) == 1
+
+
+def test_a_secret_read_from_client_secret_file_is_sent_and_masked_like_the_option(tmp_path):
+    secret_file = tmp_path / "client_secret"
+    secret_file.write_text("file-s3cret\n")
+    masked = {}
+    original_exit = DefenderModule.exit
+
+    def exit_and_record(self, **result):
+        masked.update(no_log_values=set(self.no_log_values))
+        original_exit(self, **result)
+
+    with mock.patch.object(DefenderModule, "exit", exit_and_record):
+        (result, failed), session = run({"_ansible_no_log": True, "client_secret": None,
+                                         "client_secret_file": str(secret_file)})
+    assert not failed and result["auth_method"] == "client_secret"
+    [post] = [c for c in session.calls if c["method"] == "POST"]
+    assert post["data"]["client_secret"] == "file-s3cret"
+    assert "file-s3cret" in masked["no_log_values"], "Ansible masks it in every output, as it does client_secret"
+
+
+def test_an_unreadable_client_secret_file_fails_before_any_request(tmp_path):
+    (result, failed), session = run({"_ansible_no_log": True, "client_secret": None,
+                                     "client_secret_file": str(tmp_path / "gone")})
+    assert failed and result["msg"].startswith(f"client_secret_file {tmp_path / 'gone'}: cannot read the file")
+    assert session.calls == []
