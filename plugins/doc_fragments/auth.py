@@ -35,7 +35,7 @@ options:
       - Use it where a secret must not be in the environment of the process, for example the AWX credential
         type's file injector or a mounted Kubernetes secret. The secret never appears in the environment, or in
         what a job engine records of it.
-      - The file is read when the task runs. A line ending after the secret is ignored. A file that cannot be read,
+      - The file is read when the task runs. Line endings after the secret are ignored. A file that cannot be read,
         or is empty, fails the task before any request.
       - If not set, the value of the E(DEFENDER_CLIENT_SECRET_FILE) environment variable is used.
     type: path

@@ -658,7 +658,7 @@ def read_secret_files(params: dict) -> dict:
     """params with each *_file secret read into its option, the *_file key gone (so a second call reads nothing);
     ValueError naming the path when the file cannot be used.
 
-    Only the line ending after the secret is dropped. Giving both a secret and its file is an error rather
+    Only line endings after the secret are dropped. Giving both a secret and its file is an error rather
     than a silent choice between two credentials."""
     resolved = dict(params)
     for file_option, option in SECRET_FILE_OPTIONS.items():
